@@ -1,0 +1,114 @@
+"""The one settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from scheduler.quiet_hours import QuietHours
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the variable."""
+
+
+def _parse_quiet_hours(value: object) -> object:
+    if isinstance(value, str):
+        return QuietHours.parse(value)
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite:///./aftercare.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    default_timezone: str = "UTC"
+    default_language: str = "en"
+    quiet_hours: Annotated[QuietHours | None, NoDecode, BeforeValidator(_parse_quiet_hours)] = (
+        QuietHours.parse("21:00-08:00")
+    )
+    protocol_file: str | None = None
+    emergency_number: str = "911"
+    log_level: str = "INFO"
+
+    # Dispatch engine
+    sweep_interval_seconds: float = Field(default=15.0, gt=0)
+    claim_lease_seconds: float = Field(default=60.0, gt=0)
+    dispatch_batch_size: int = Field(default=200, ge=1, le=10_000)
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=1800.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    console_rate_per_second: float = Field(default=50.0, gt=0)
+    telegram_rate_per_second: float = Field(default=30.0, gt=0)
+    sms_rate_per_second: float = Field(default=1.0, gt=0)
+
+    # Telegram
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: str | None = None
+    public_base_url: str | None = None
+    invite_ttl_hours: float = Field(default=24.0 * 14, gt=0)
+
+    # Twilio
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Madrid)"
+            ) from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("en", "es"):
+            raise ValueError("must be 'en' or 'es'")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(
+            self.twilio_account_sid
+            and self.twilio_auth_token
+            and (self.twilio_from_number or self.twilio_messaging_service_sid)
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise ConfigError("bad configuration: " + "; ".join(problems)) from None

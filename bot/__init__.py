@@ -1,0 +1,1 @@
+"""To whom and through which channel: the channel interface and its implementations."""

@@ -1,0 +1,1 @@
+"""What is said: reminder texts, FAQ content, and how text is rendered per channel."""

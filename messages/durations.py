@@ -1,0 +1,38 @@
+"""Offsets and windows in the protocol: `24h`, `90m`, `14d`, `2w`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True, order=True)
+class Duration:
+    amount: int
+    unit: str  # minutes | hours | days | weeks
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(
+                f"expected a number and a unit m/h/d/w (for example 24h or 14d), got {text!r}"
+            )
+        return cls(int(match.group(1)), _UNITS[match.group(2)])
+
+    @property
+    def is_calendar(self) -> bool:
+        """Days and weeks move the calendar date; minutes and hours are elapsed time."""
+        return self.unit in ("days", "weeks")
+
+    @property
+    def nominal(self) -> timedelta:
+        """The length ignoring DST; exact for elapsed units."""
+        return timedelta(**{self.unit: self.amount})
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit[0]}"

@@ -1,0 +1,231 @@
+"""The protocol is data: milestones with offsets, windows and text per locale and channel.
+
+A clinic may supply its own file (`PROTOCOL_FILE`); it is validated with the same rules as the
+built-in one and every problem is reported with the entry and the field it concerns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import string
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from messages import gsm7
+from messages.durations import Duration
+
+Channel = Literal["sms", "telegram"]
+CHANNELS: tuple[Channel, ...] = ("sms", "telegram")
+PLACEHOLDERS = frozenset({"first_name", "clinic_name", "clinic_phone"})
+WELCOME = "welcome"
+
+# The SMS budget is checked with the longest values a patient record may hold.
+SMS_SEGMENT_BUDGET = 2
+SMS_CHAR_BUDGET = 306
+WORST_CASE_VALUES = {
+    "first_name": "W" * 20,
+    "clinic_name": "C" * 40,
+    "clinic_phone": "+" + "9" * 15,
+}
+
+
+class ProtocolError(ValueError):
+    """The protocol file is unusable; `problems` lists `where: why` lines."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class ChannelText(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sms: str = Field(min_length=1)
+    telegram: str = Field(min_length=1)
+
+    @field_validator("sms", "telegram")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"unbalanced braces ({exc})") from None
+        unknown = names - PLACEHOLDERS
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(PLACEHOLDERS)}"
+            )
+        return value
+
+    @field_validator("sms")
+    @classmethod
+    def _plain_gsm7(cls, value: str) -> str:
+        bad = gsm7.non_gsm7(value.replace("{", "").replace("}", ""))
+        if bad:
+            raise ValueError(f"SMS text must be GSM-7; found {''.join(bad)!r}")
+        return value
+
+    def get(self, channel: Channel) -> str:
+        return self.sms if channel == "sms" else self.telegram
+
+
+class Milestone(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    offset: Duration
+    window: Duration
+    title: dict[str, str]
+    text: dict[str, ChannelText]
+    catch_up: dict[str, ChannelText] | None = None
+    late_intro: dict[str, ChannelText] | None = None
+
+    @field_validator("offset", "window", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return Duration.parse(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _parts_fit_the_kind(self) -> Milestone:
+        if self.key == WELCOME:
+            if self.offset.amount != 0:
+                raise ValueError("the welcome milestone must have offset 0h")
+            if self.late_intro is None:
+                raise ValueError("the welcome milestone needs late_intro")
+        elif self.catch_up is None:
+            raise ValueError("a timed milestone needs catch_up lines")
+        if self.window.amount == 0:
+            raise ValueError("window must be longer than zero")
+        return self
+
+
+class Protocol(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    version: int
+    locales: list[str] = Field(min_length=1)
+    first_name_fallback: dict[str, str]
+    milestones: list[Milestone] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Protocol:
+        problems = []
+        keys = [m.key for m in self.milestones]
+        if keys[0] != WELCOME:
+            problems.append("milestones[0]: the first milestone must be 'welcome'")
+        for index, key in enumerate(keys):
+            if keys.index(key) != index:
+                problems.append(f"milestones[{index}] ({key}): duplicate key")
+        timed = self.milestones[1:]
+        for index, (before, after) in enumerate(itertools.pairwise(timed), start=2):
+            if after.offset.nominal <= before.offset.nominal:
+                problems.append(
+                    f"milestones[{index}] ({after.key}).offset: must come after {before.key}"
+                )
+        for locale in self.locales:
+            if locale not in self.first_name_fallback:
+                problems.append(f"first_name_fallback.{locale}: missing")
+            for index, milestone in enumerate(self.milestones):
+                where = f"milestones[{index}] ({milestone.key})"
+                for part in ("title", "text", "catch_up", "late_intro"):
+                    table = getattr(milestone, part)
+                    if table is not None and locale not in table:
+                        problems.append(f"{where}.{part}: missing locale {locale!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        problems = sms_budget_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def welcome(self) -> Milestone:
+        return self.milestones[0]
+
+    @property
+    def timed(self) -> list[Milestone]:
+        return self.milestones[1:]
+
+    def milestone(self, key: str) -> Milestone:
+        for milestone in self.milestones:
+            if milestone.key == key:
+                return milestone
+        raise KeyError(key)
+
+
+def sms_budget_problems(protocol: Protocol) -> list[str]:
+    """Every SMS rendering, with the longest allowed values, must fit the segment budget."""
+    from messages.render import RenderContext, render_text
+
+    context = RenderContext(**WORST_CASE_VALUES, locale="en")
+    problems = []
+    for locale in protocol.locales:
+        ctx = context.with_locale(locale)
+        cases: list[tuple[str, list[str]]] = [(m.key, []) for m in protocol.milestones]
+        passed: list[str] = []
+        for milestone in protocol.timed:
+            passed.append(milestone.key)
+            cases.append((WELCOME, list(passed)))
+        for key, late in cases:
+            text = render_text(protocol, key, "sms", ctx, passed=late)
+            cost = gsm7.cost(text)
+            if (
+                cost.encoding != "GSM-7"
+                or cost.segments > SMS_SEGMENT_BUDGET
+                or len(text) > SMS_CHAR_BUDGET
+            ):
+                label = f"{key} after {late[-1]}" if late else key
+                problems.append(
+                    f"{label}.{locale}.sms: {len(text)} characters, {cost.segments} "
+                    f"{cost.encoding} segments with the longest names; budget is "
+                    f"{SMS_CHAR_BUDGET} characters in {SMS_SEGMENT_BUDGET} segments"
+                )
+    return problems
+
+
+def _format_errors(exc: ValidationError, data: dict[str, Any]) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        parts: list[str] = []
+        for index, item in enumerate(loc):
+            if isinstance(item, int):
+                parts[-1] = f"{parts[-1]}[{item}]"
+                if loc[index - 1] == "milestones":
+                    with contextlib.suppress(KeyError, IndexError, TypeError):
+                        parts[-1] += f" ({data['milestones'][item]['key']})"
+            else:
+                parts.append(str(item))
+        where = ".".join(parts) or "protocol"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return problems
+
+
+def parse_protocol(text: str, source: str = "protocol") -> Protocol:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(source, [f"not valid TOML ({exc})"]) from None
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(source, _format_errors(exc, data)) from None
+
+
+def load_protocol(path: str | Path | None = None) -> Protocol:
+    """The clinic's own protocol file if given, else the built-in microneedling protocol."""
+    if path is None:
+        text = (
+            resources.files("messages").joinpath("protocols/microneedling.toml").read_text("utf-8")
+        )
+        return parse_protocol(text, "built-in microneedling protocol")
+    file = Path(path)
+    try:
+        text = file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolError(str(file), [f"cannot read ({exc})"]) from None
+    return parse_protocol(text, str(file))

@@ -1,0 +1,191 @@
+"""What to do with a claimed reminder, before and after the send. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.channel import OutboundMessage, SendResult, SendStatus
+from messages.protocol import Channel as RenderChannel
+from messages.protocol import Protocol
+from messages.render import RenderContext, render_text
+from scheduler.quiet_hours import QuietHours
+from scheduler.timeline import passed_milestones, retry_at
+from storage.models import ReminderStatus as S
+from storage.reminders import ClaimedReminder, Outcome
+
+OTHER_CHANNEL = {"sms": "telegram", "telegram": "sms"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(minutes=30)
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Cleared to send, with the rendered message."""
+
+    reminder: ClaimedReminder
+    message: OutboundMessage
+
+
+@dataclass(frozen=True)
+class PatientFlag:
+    """A fact a provider told us about the patient, stored with the outcome."""
+
+    patient_id: int
+    field: str  # sms_opted_out | sms_unreachable | telegram_unreachable
+
+
+def address_for(reminder: ClaimedReminder, channel: str) -> str | None:
+    """Where this channel can reach the patient, or None if it cannot."""
+    if channel == "sms":
+        if reminder.phone and not reminder.sms_opted_out and not reminder.sms_unreachable:
+            return reminder.phone
+        return None
+    if channel == "telegram":
+        if reminder.telegram_chat_id is not None and not reminder.telegram_unreachable:
+            return str(reminder.telegram_chat_id)
+        return None
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+def decide(
+    reminder: ClaimedReminder,
+    now: datetime,
+    protocol: Protocol,
+    quiet: QuietHours | None,
+    available: frozenset[str],
+) -> Ready | Outcome:
+    """Send it now, or record why not (cancelled, expired, skipped, moved, deferred)."""
+
+    def outcome(status: S, error: str | None = None, **extra: object) -> Outcome:
+        return Outcome(reminder.id, status, now, error=error, **extra)  # type: ignore[arg-type]
+
+    if reminder.erased:
+        return outcome(S.CANCELLED, "patient erased")
+    if reminder.treatment_cancelled:
+        return outcome(S.CANCELLED, "treatment cancelled")
+    if now >= reminder.expires_at:
+        return outcome(S.EXPIRED, "window closed before it could be sent")
+    if reminder.paused:
+        return outcome(S.SKIPPED, "reminders paused by the patient")
+
+    address = address_for(reminder, reminder.channel)
+    if address is None:
+        other = OTHER_CHANNEL[reminder.channel]
+        if other in available and address_for(reminder, other) is not None:
+            return outcome(S.PENDING, next_attempt_at=now, channel=other)
+        if reminder.channel == "sms" and reminder.sms_opted_out:
+            return outcome(S.CANCELLED, "patient opted out of SMS")
+        return outcome(S.FAILED, f"no way to reach the patient on {reminder.channel}")
+
+    zone = ZoneInfo(reminder.timezone)
+    if quiet is not None:
+        allowed = quiet.defer(now, zone)
+        if allowed > now:
+            if allowed >= reminder.expires_at:
+                return outcome(S.EXPIRED, "window closed during quiet hours")
+            return outcome(S.PENDING, next_attempt_at=allowed)
+
+    context = RenderContext(
+        reminder.first_name, reminder.clinic_name, reminder.clinic_phone, reminder.language
+    )
+    passed = passed_milestones(reminder.performed_at, protocol, zone, reminder.registered_at)
+    rendering: RenderChannel = "sms" if reminder.channel == "sms" else "telegram"
+    text = render_text(protocol, reminder.milestone, rendering, context, passed=passed)
+    message = OutboundMessage(
+        channel=reminder.channel,
+        address=address,
+        text=text,
+        patient_id=reminder.patient_id,
+        reminder_id=reminder.id,
+        valid_until=reminder.expires_at,
+    )
+    return Ready(reminder, message)
+
+
+def after_send(
+    ready: Ready,
+    result: SendResult,
+    now: datetime,
+    policy: RetryPolicy,
+    quiet: QuietHours | None,
+    available: frozenset[str],
+) -> tuple[Outcome, PatientFlag | None]:
+    """The outcome of one send, and what it taught us about the patient."""
+    reminder = ready.reminder
+    attempts = reminder.attempts + 1
+    if result.status == SendStatus.SENT:
+        return (
+            Outcome(
+                reminder.id,
+                S.SENT,
+                now,
+                attempts=attempts,
+                provider_message_id=result.provider_message_id,
+                encoding=result.encoding,
+                segments=result.segments,
+            ),
+            None,
+        )
+    error, code = result.error or "unknown error", result.error_code
+    if result.status == SendStatus.TRANSIENT:
+        if attempts >= policy.max_attempts:
+            return Outcome(
+                reminder.id,
+                S.FAILED,
+                now,
+                attempts=attempts,
+                error=f"gave up after {attempts} attempts: {error}",
+                error_code=code,
+            ), None
+        zone = ZoneInfo(reminder.timezone)
+        next_at = retry_at(now, attempts, policy.base, policy.cap, zone, quiet)
+        if result.retry_after is not None:
+            next_at = max(next_at, now + timedelta(seconds=result.retry_after))
+        if next_at >= reminder.expires_at:
+            return Outcome(
+                reminder.id,
+                S.EXPIRED,
+                now,
+                attempts=attempts,
+                error=f"window closed while retrying: {error}",
+                error_code=code,
+            ), None
+        return Outcome(
+            reminder.id,
+            S.PENDING,
+            now,
+            attempts=attempts,
+            next_attempt_at=next_at,
+            error=error,
+            error_code=code,
+        ), None
+
+    # Permanent: never retried on this channel; another channel may still reach the patient.
+    flag = None
+    if result.opted_out and reminder.channel == "sms":
+        flag = PatientFlag(reminder.patient_id, "sms_opted_out")
+    elif result.unreachable:
+        flag = PatientFlag(reminder.patient_id, f"{reminder.channel}_unreachable")
+    if flag is not None:
+        other = OTHER_CHANNEL[reminder.channel]
+        if other in available and address_for(reminder, other) is not None:
+            return Outcome(
+                reminder.id,
+                S.PENDING,
+                now,
+                attempts=attempts,
+                next_attempt_at=now,
+                channel=other,
+                error=error,
+                error_code=code,
+            ), flag
+    return Outcome(
+        reminder.id, S.FAILED, now, attempts=attempts, error=error, error_code=code
+    ), flag

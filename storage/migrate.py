@@ -1,0 +1,25 @@
+"""`aftercare db upgrade`: Alembic, configured in code so no alembic.ini is needed."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from storage.db import normalise_url
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "storage:migrations")
+    config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_heads(url: str) -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    return list(ScriptDirectory.from_config(alembic_config(url)).get_heads())

@@ -1,0 +1,203 @@
+"""Typed models. All instants are stored as UTC and come back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Naive UTC in the column (same on SQLite and PostgreSQL); aware UTC in Python."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQL on SQLite
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+class ReminderStatus(StrEnum):
+    PENDING = "pending"  # waiting for next_attempt_at
+    CLAIMED = "claimed"  # leased by an engine, not yet handed to a provider
+    SENDING = "sending"  # handed to a provider; a crash here leaves it in doubt
+    SENT = "sent"
+    FAILED = "failed"  # permanent failure or retries exhausted
+    EXPIRED = "expired"  # its window closed before it could be sent
+    CANCELLED = "cancelled"  # treatment cancelled, patient erased or opted out
+    SKIPPED = "skipped"  # no longer applies (paused, or the treatment time moved past it)
+    IN_DOUBT = "in_doubt"  # an engine died while sending: not re-sent (see README)
+
+
+OPEN_STATUSES = (ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.SENDING)
+
+
+class Clinic(Base):
+    __tablename__ = "clinic"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2), default="US")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    date_format: Mapped[str | None] = mapped_column(String(32))
+    api_key_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    staff_telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    staff_sms_number: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+
+
+class Patient(Base):
+    __tablename__ = "patient"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "external_id", name="uq_patient_clinic_external"),
+        Index("ix_patient_phone", "phone"),
+        Index("ix_patient_telegram_chat", "telegram_chat_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    first_name: Mapped[str | None] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    channel: Mapped[str] = mapped_column(String(16), default="sms")  # preferred: sms | telegram
+    sms_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    sms_unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    telegram_unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    erased_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column()
+
+
+class Treatment(Base):
+    __tablename__ = "treatment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    performed_at: Mapped[datetime] = mapped_column()
+    registered_at: Mapped[datetime] = mapped_column()
+    protocol: Mapped[str] = mapped_column(String(64), default="microneedling")
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+
+
+class Reminder(Base):
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("treatment_id", "milestone", name="uq_reminder_treatment_milestone"),
+        Index("ix_reminder_queue", "status", "channel", "next_attempt_at"),
+        Index("ix_reminder_lease", "status", "lease_until"),
+        Index("ix_reminder_provider_id", "provider_message_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    milestone: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    sent_at: Mapped[datetime | None] = mapped_column()
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    segments: Mapped[int | None] = mapped_column(Integer)
+
+
+class Conversation(Base):
+    """One inbound message and what we answered."""
+
+    __tablename__ = "conversation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    inbound_text: Mapped[str | None] = mapped_column(Text)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class Escalation(Base):
+    """A patient described a warning sign; the clinic was (or is to be) alerted."""
+
+    __tablename__ = "escalation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"))
+    category: Mapped[str] = mapped_column(String(32))  # red_flag | emergency
+    created_at: Mapped[datetime] = mapped_column()
+    alerted_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class Invite(Base):
+    """A single-use onboarding token; only its hash is stored."""
+
+    __tablename__ = "invite"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class InboundMessage(Base):
+    """Provider message ids already processed, so a redelivered webhook is handled once."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", name="uq_inbound_provider_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_message_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,99 @@
+"""Clinics, patients and what providers tell us about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from storage.db import Database
+from storage.models import Clinic, InboundMessage, Patient
+
+PATIENT_FLAGS = frozenset({"sms_opted_out", "sms_unreachable", "telegram_unreachable", "paused"})
+
+
+class DuplicateError(ValueError):
+    """The thing already exists."""
+
+
+class NotFoundError(LookupError):
+    """No such clinic or patient."""
+
+
+@dataclass(frozen=True)
+class ClinicView:
+    id: int
+    slug: str
+    name: str
+    phone: str
+    timezone: str
+    country: str
+    language: str
+
+    @classmethod
+    def of(cls, clinic: Clinic) -> ClinicView:
+        return cls(
+            clinic.id,
+            clinic.slug,
+            clinic.name,
+            clinic.phone,
+            clinic.timezone,
+            clinic.country,
+            clinic.language,
+        )
+
+
+class PatientRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add_clinic(
+        self,
+        slug: str,
+        name: str,
+        phone: str,
+        timezone: str,
+        country: str = "US",
+        language: str = "en",
+        api_key_hash: str | None = None,
+    ) -> ClinicView:
+        with self._db.session() as session:
+            if session.scalar(select(Clinic.id).where(Clinic.slug == slug)) is not None:
+                raise DuplicateError(f"clinic {slug!r} already exists")
+            clinic = Clinic(
+                slug=slug,
+                name=name,
+                phone=phone,
+                timezone=timezone,
+                country=country,
+                language=language,
+                api_key_hash=api_key_hash,
+            )
+            session.add(clinic)
+            session.flush()
+            return ClinicView.of(clinic)
+
+    def clinic(self, slug: str) -> ClinicView:
+        with self._db.session() as session:
+            clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+            if clinic is None:
+                raise NotFoundError(f"no clinic {slug!r}")
+            return ClinicView.of(clinic)
+
+    def clinics(self) -> list[ClinicView]:
+        with self._db.session() as session:
+            return [ClinicView.of(c) for c in session.scalars(select(Clinic).order_by(Clinic.slug))]
+
+    def set_flag(self, patient_id: int, field: str, value: bool = True) -> None:
+        if field not in PATIENT_FLAGS:
+            raise ValueError(f"unknown patient flag {field!r}")
+        with self._db.session() as session:
+            session.execute(update(Patient).where(Patient.id == patient_id).values({field: value}))
+
+    def prune_inbound(self, before: datetime) -> int:
+        with self._db.session() as session:
+            result = session.execute(
+                delete(InboundMessage).where(InboundMessage.received_at < before)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,362 @@
+"""The reminders table is the durable queue; this repository is its only door.
+
+Lifecycle: pending -> claimed (leased by one engine) -> sending (handed to a provider)
+-> sent | pending (retry) | failed | expired | cancelled | skipped, and in_doubt when an
+engine died between handing a message to the provider and recording the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, bindparam, func, insert, select, update
+
+from scheduler.timeline import PlannedReminder
+from storage.db import Database
+from storage.models import Clinic, Patient, Reminder, ReminderStatus, Treatment
+
+S = ReminderStatus
+
+
+@dataclass(frozen=True)
+class ClaimedReminder:
+    """A claimed reminder with everything needed to decide, render and send it."""
+
+    id: int
+    milestone: str
+    channel: str
+    due_at: datetime
+    expires_at: datetime
+    attempts: int
+    treatment_id: int
+    performed_at: datetime
+    registered_at: datetime
+    protocol: str
+    treatment_cancelled: bool
+    patient_id: int
+    first_name: str | None
+    phone: str | None
+    telegram_chat_id: int | None
+    timezone: str
+    language: str
+    sms_opted_out: bool
+    sms_unreachable: bool
+    telegram_unreachable: bool
+    paused: bool
+    erased: bool
+    clinic_name: str
+    clinic_phone: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed reminder; written back in one transaction per chunk."""
+
+    reminder_id: int
+    status: ReminderStatus
+    at: datetime
+    next_attempt_at: datetime | None = None
+    channel: str | None = None  # set when the reminder moves to another channel
+    attempts: int | None = None
+    provider_message_id: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    encoding: str | None = None
+    segments: int | None = None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    released: int  # claimed but never handed to a provider: safely back to pending
+    in_doubt: int  # handed to a provider by an engine that then died
+
+
+class ReminderRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def add_planned(
+        self, treatment_id: int, patient_id: int, channel: str, planned: Iterable[PlannedReminder]
+    ) -> int:
+        rows = [_planned_row(treatment_id, patient_id, channel, p) for p in planned]
+        if not rows:
+            return 0
+        with self._db.session() as session:
+            session.execute(insert(Reminder), rows)
+        return len(rows)
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def claim_due(
+        self, channel: str, now: datetime, limit: int, owner: str, lease_until: datetime
+    ) -> list[ClaimedReminder]:
+        """Atomically lease up to `limit` due reminders of one channel, oldest first.
+
+        PostgreSQL locks the candidate rows with FOR UPDATE SKIP LOCKED so concurrent engines
+        take disjoint sets; SQLite serialises writers (BEGIN IMMEDIATE), so the same
+        conditional UPDATE ... RETURNING is atomic there too.
+        """
+        candidates = (
+            select(Reminder.id)
+            .where(
+                Reminder.status == S.PENDING,
+                Reminder.channel == channel,
+                Reminder.next_attempt_at <= now,
+            )
+            .order_by(Reminder.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._db.session() as session:
+            ids = session.scalars(
+                update(Reminder)
+                .where(Reminder.id.in_(candidates.scalar_subquery()), Reminder.status == S.PENDING)
+                .values(status=S.CLAIMED, claimed_by=owner, lease_until=lease_until)
+                .returning(Reminder.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if not ids:
+                return []
+            rows = session.execute(_details().where(Reminder.id.in_(ids))).all()
+        claimed = [_claimed(row) for row in rows]
+        claimed.sort(key=lambda c: (c.due_at, c.id))
+        return claimed
+
+    def mark_sending(self, ids: Sequence[int], owner: str) -> None:
+        """Recorded before the provider is called: from here a crash means 'in doubt'."""
+        if not ids:
+            return
+        with self._db.session() as session:
+            session.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(ids), Reminder.claimed_by == owner)
+                .values(status=S.SENDING)
+                .execution_options(synchronize_session=False)
+            )
+
+    def renew_lease(self, owner: str, lease_until: datetime) -> int:
+        with self._db.session() as session:
+            result = session.execute(
+                update(Reminder)
+                .where(Reminder.claimed_by == owner, Reminder.status.in_([S.CLAIMED, S.SENDING]))
+                .values(lease_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def release(self, owner: str, ids: Sequence[int] | None = None) -> int:
+        """Give unsent claims back (clean shutdown): they were never handed to a provider."""
+        conditions = [Reminder.claimed_by == owner, Reminder.status == S.CLAIMED]
+        if ids is not None:
+            conditions.append(Reminder.id.in_(ids))
+        with self._db.session() as session:
+            result = session.execute(
+                update(Reminder)
+                .where(*conditions)
+                .values(status=S.PENDING, claimed_by=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def record(self, outcomes: Sequence[Outcome], owner: str) -> None:
+        """Write back a chunk's outcomes; only rows this engine still holds are touched."""
+        if not outcomes:
+            return
+        rows = [_outcome_row(o) for o in outcomes]
+        statement = (
+            update(Reminder)
+            .where(and_(Reminder.id == bindparam("b_id"), Reminder.claimed_by == owner))
+            .values(
+                status=bindparam("b_status"),
+                claimed_by=None,
+                lease_until=None,
+                next_attempt_at=func.coalesce(
+                    bindparam("b_next", type_=Reminder.next_attempt_at.type),
+                    Reminder.next_attempt_at,
+                ),
+                channel=func.coalesce(
+                    bindparam("b_channel", type_=Reminder.channel.type), Reminder.channel
+                ),
+                attempts=func.coalesce(
+                    bindparam("b_attempts", type_=Reminder.attempts.type), Reminder.attempts
+                ),
+                provider_message_id=func.coalesce(
+                    bindparam("b_provider_id", type_=Reminder.provider_message_id.type),
+                    Reminder.provider_message_id,
+                ),
+                last_error=func.coalesce(
+                    bindparam("b_error", type_=Reminder.last_error.type), Reminder.last_error
+                ),
+                error_code=func.coalesce(
+                    bindparam("b_code", type_=Reminder.error_code.type), Reminder.error_code
+                ),
+                sent_at=func.coalesce(
+                    bindparam("b_sent_at", type_=Reminder.sent_at.type), Reminder.sent_at
+                ),
+                encoding=func.coalesce(
+                    bindparam("b_encoding", type_=Reminder.encoding.type), Reminder.encoding
+                ),
+                segments=func.coalesce(
+                    bindparam("b_segments", type_=Reminder.segments.type), Reminder.segments
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        with self._db.session() as session:
+            session.connection().execute(statement, rows)
+
+    # -- recovery and housekeeping ----------------------------------------------------------
+
+    def recover_expired_claims(self, now: datetime) -> Recovery:
+        """Claims whose engine stopped renewing them: unsent ones return to the queue; ones
+        that reached a provider are marked in_doubt and not re-sent (README: in-doubt policy)."""
+        with self._db.session() as session:
+            released = session.execute(
+                update(Reminder)
+                .where(Reminder.status == S.CLAIMED, Reminder.lease_until < now)
+                .values(status=S.PENDING, claimed_by=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            doubtful = session.execute(
+                update(Reminder)
+                .where(Reminder.status == S.SENDING, Reminder.lease_until < now)
+                .values(
+                    status=S.IN_DOUBT,
+                    claimed_by=None,
+                    lease_until=None,
+                    last_error="engine stopped while the provider was being called",
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        return Recovery(int(released), int(doubtful))
+
+    def expire_overdue(self, now: datetime) -> int:
+        with self._db.session() as session:
+            result = session.execute(
+                update(Reminder)
+                .where(Reminder.status == S.PENDING, Reminder.expires_at <= now)
+                .values(status=S.EXPIRED, last_error="window closed before it could be sent")
+                .execution_options(synchronize_session=False)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def earliest_pending(self, channels: Sequence[str]) -> datetime | None:
+        with self._db.session() as session:
+            values = [
+                session.scalar(
+                    select(func.min(Reminder.next_attempt_at)).where(
+                        Reminder.status == S.PENDING, Reminder.channel == channel
+                    )
+                )
+                for channel in channels
+            ]
+        present = [value for value in values if value is not None]
+        return min(present) if present else None
+
+    # -- patient-level changes --------------------------------------------------------------
+
+    def reroute_pending(self, patient_id: int, from_channel: str, to_channel: str) -> int:
+        with self._db.session() as session:
+            result = session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.patient_id == patient_id,
+                    Reminder.status == S.PENDING,
+                    Reminder.channel == from_channel,
+                )
+                .values(channel=to_channel)
+                .execution_options(synchronize_session=False)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def counts_by_status(self) -> dict[str, int]:
+        with self._db.session() as session:
+            rows = session.execute(
+                select(Reminder.status, func.count()).group_by(Reminder.status)
+            ).all()
+        return {str(status): int(count) for status, count in rows}
+
+
+def _planned_row(
+    treatment_id: int, patient_id: int, channel: str, p: PlannedReminder
+) -> dict[str, object]:
+    return {
+        "treatment_id": treatment_id,
+        "patient_id": patient_id,
+        "milestone": p.key,
+        "channel": channel,
+        "due_at": p.due_at,
+        "expires_at": p.expires_at,
+        "next_attempt_at": p.due_at,
+        "status": S.PENDING.value,
+        "attempts": 0,
+    }
+
+
+def _outcome_row(o: Outcome) -> dict[str, object]:
+    return {
+        "b_id": o.reminder_id,
+        "b_status": o.status.value,
+        "b_next": o.next_attempt_at,
+        "b_channel": o.channel,
+        "b_attempts": o.attempts,
+        "b_provider_id": o.provider_message_id,
+        "b_error": o.error[:500] if o.error else None,
+        "b_code": o.error_code,
+        "b_sent_at": o.at if o.status == S.SENT else None,
+        "b_encoding": o.encoding,
+        "b_segments": o.segments,
+    }
+
+
+def _details() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Reminder.id,
+            Reminder.milestone,
+            Reminder.channel,
+            Reminder.due_at,
+            Reminder.expires_at,
+            Reminder.attempts,
+            Treatment.id.label("treatment_id"),
+            Treatment.performed_at,
+            Treatment.registered_at,
+            Treatment.protocol,
+            (Treatment.cancelled_at.is_not(None)).label("treatment_cancelled"),
+            Patient.id.label("patient_id"),
+            Patient.first_name,
+            Patient.phone,
+            Patient.telegram_chat_id,
+            Patient.timezone,
+            Patient.language,
+            Patient.sms_opted_out,
+            Patient.sms_unreachable,
+            Patient.telegram_unreachable,
+            Patient.paused,
+            (Patient.erased_at.is_not(None)).label("erased"),
+            Clinic.name.label("clinic_name"),
+            Clinic.phone.label("clinic_phone"),
+        )
+        .join(Treatment, Treatment.id == Reminder.treatment_id)
+        .join(Patient, Patient.id == Reminder.patient_id)
+        .join(Clinic, Clinic.id == Patient.clinic_id)
+    )
+
+
+def _claimed(row: Row[*tuple[Any, ...]]) -> ClaimedReminder:
+    values = dict(row._mapping)
+    for flag in (
+        "treatment_cancelled",
+        "sms_opted_out",
+        "sms_unreachable",
+        "telegram_unreachable",
+        "paused",
+        "erased",
+    ):
+        values[flag] = bool(values[flag])
+    return ClaimedReminder(**values)
