@@ -1,0 +1,289 @@
+"""The `aftercare` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aftercare.settings import ConfigError, Settings, load_settings
+from messages.protocol import Channel as RenderChannel
+from messages.protocol import ProtocolError, load_protocol
+from messages.render import RenderContext, render_text
+from scheduler.localtime import parse_instant, zone_named
+from scheduler.timeline import passed_milestones, plan
+
+app = typer.Typer(
+    help="Microneedling aftercare reminders.", no_args_is_help=True, add_completion=False
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
+patient_app = typer.Typer(help="Patients.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(clinic_app, name="clinic")
+app.add_typer(patient_app, name="patient")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Library loggers would print request URLs, which carry tokens and chat ids.
+    for noisy in ("httpx", "telegram", "twilio", "apscheduler.executors", "apscheduler.scheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    from storage.migrate import upgrade
+
+    settings = settings_or_exit()
+    upgrade(settings.database_url)
+    out.print("database is up to date")
+
+
+@app.command()
+def run() -> None:
+    """Migrate, then serve: scheduler, HTTP app and the configured channels."""
+    import uvicorn
+
+    from aftercare.web import create_app
+    from aftercare.wiring import build_adapters, build_core, build_runtime
+    from storage.migrate import upgrade
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    upgrade(settings.database_url)
+    try:
+        core = build_core(settings)
+    except ProtocolError as exc:
+        raise fail(str(exc)) from None
+    runtime = build_runtime(core, build_adapters(core))
+    config = uvicorn.Config(
+        create_app(runtime),
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, which runs the lifespan exit.
+    asyncio.run(uvicorn.Server(config).serve())
+    core.close()
+
+
+@app.command()
+def simulate(
+    treatment: Annotated[
+        str, typer.Option(help="Treatment time, ISO 8601; naive = local to --tz.")
+    ],
+    tz: Annotated[str, typer.Option(help="The patient's IANA time zone.")],
+    now: Annotated[
+        str | None, typer.Option(help="Registration time (default: the treatment time).")
+    ] = None,
+    channel: Annotated[str, typer.Option(help="sms or telegram.")] = "sms",
+    lang: Annotated[str, typer.Option(help="en or es.")] = "en",
+    first_name: Annotated[str, typer.Option()] = "Alex",
+    clinic_name: Annotated[str, typer.Option()] = "Your clinic",
+    clinic_phone: Annotated[str, typer.Option()] = "+1 555 010 0000",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Show the timeline as planned, with the rendered texts. No database needed."""
+    if channel not in ("sms", "telegram"):
+        raise fail("--channel must be sms or telegram")
+    rendering: RenderChannel = "sms" if channel == "sms" else "telegram"
+    if lang not in ("en", "es"):
+        raise fail("--lang must be en or es")
+    settings = settings_or_exit()
+    try:
+        zone = zone_named(tz)
+        treated = parse_instant(treatment, zone)
+        registered = parse_instant(now, zone) if now else treated
+        protocol = load_protocol(settings.protocol_file)
+    except (ValueError, ProtocolError) as exc:
+        raise fail(str(exc)) from None
+    context = RenderContext(first_name, clinic_name, clinic_phone, lang)
+    passed = passed_milestones(treated, protocol, zone, registered)
+    rows: list[dict[str, Any]] = []
+    for item in plan(treated, protocol, zone, settings.quiet_hours, registered):
+        rows.append(
+            {
+                "key": item.key,
+                "due_at": item.due_at.astimezone(zone).isoformat(),
+                "milestone_at": item.milestone_at.astimezone(zone).isoformat(),
+                "expires_at": item.expires_at.astimezone(zone).isoformat(),
+                "text": render_text(
+                    protocol,
+                    item.key,
+                    rendering,
+                    context,
+                    passed=passed if item.key == protocol.welcome.key else (),
+                ),
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("key", "due (local)", "text", show_lines=True)
+    for row in rows:
+        table.add_row(
+            row["key"], row["due_at"].replace("T", " ")[:16] + row["due_at"][-6:], row["text"]
+        )
+    out.print(table)
+
+
+@clinic_app.command("add")
+def clinic_add(
+    slug: str,
+    name: Annotated[str, typer.Option()],
+    phone: Annotated[str, typer.Option()],
+    timezone: Annotated[str, typer.Option()],
+    country: Annotated[str, typer.Option(help="Default country for local phone numbers.")] = "US",
+    language: Annotated[str, typer.Option()] = "en",
+) -> None:
+    """Add a clinic; its name and phone fill the message templates."""
+    from aftercare.wiring import build_core
+    from storage.migrate import upgrade
+    from storage.patients import DuplicateError
+
+    settings = settings_or_exit()
+    try:
+        zone_named(timezone)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    upgrade(settings.database_url)
+    core = build_core(settings)
+    try:
+        clinic = core.patients.add_clinic(slug, name, phone, timezone, country.upper(), language)
+    except DuplicateError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        core.close()
+    out.print(f"clinic [bold]{clinic.slug}[/bold] added (id {clinic.id})")
+
+
+@patient_app.command("add")
+def patient_add(
+    clinic: Annotated[str, typer.Option(help="Clinic slug.")],
+    external_id: Annotated[str, typer.Option(help="The clinic's id for the patient.")],
+    treatment: Annotated[
+        str, typer.Option(help="Treatment time, ISO 8601; naive = local to --tz.")
+    ],
+    first_name: Annotated[str | None, typer.Option()] = None,
+    phone: Annotated[
+        str | None, typer.Option(help="Phone; local numbers use the clinic's country.")
+    ] = None,
+    tz: Annotated[str | None, typer.Option(help="Time zone (default: the clinic's).")] = None,
+    lang: Annotated[str | None, typer.Option(help="en or es (default: the clinic's).")] = None,
+    channel: Annotated[str | None, typer.Option(help="sms or telegram.")] = None,
+) -> None:
+    """Register one patient and treatment; its reminders are planned at once."""
+    from aftercare.phones import normalise_phone
+    from aftercare.wiring import build_core
+    from scheduler.planning import NewPatient
+    from storage.migrate import upgrade
+    from storage.patients import DuplicateError, NotFoundError
+
+    settings = settings_or_exit()
+    upgrade(settings.database_url)
+    core = build_core(settings)
+    try:
+        owner = core.patients.clinic(clinic)
+        zone = zone_named(tz or owner.timezone)
+        treated = parse_instant(treatment, zone)
+        if channel not in (None, "sms", "telegram"):
+            raise ValueError("--channel must be sms or telegram")
+        if (lang or owner.language) not in ("en", "es"):
+            raise ValueError("--lang must be en or es")
+        e164 = normalise_phone(phone, owner.country) if phone else None
+        registration = core.planner.register(
+            owner.id,
+            NewPatient(
+                external_id=external_id,
+                timezone=zone.key,
+                language=lang or owner.language,
+                first_name=first_name,
+                phone=e164,
+                channel=channel,
+            ),
+            treated,
+        )
+    except (ValueError, NotFoundError, DuplicateError) as exc:
+        raise fail(str(exc)) from None
+    finally:
+        core.close()
+    table = Table("reminder", "due (patient's time)")
+    for item in registration.planned:
+        table.add_row(item.key, f"{item.due_at.astimezone(zone):%a %d %b %H:%M %Z}")
+    out.print(
+        f"patient {registration.patient_id} registered, treatment {registration.treatment_id}"
+    )
+    out.print(table)
+
+
+@app.command()
+def reminders(
+    status: Annotated[
+        str | None, typer.Option(help="Only this status (pending, sent, ...).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+) -> None:
+    """List reminders, soonest first."""
+    from sqlalchemy import select
+
+    from aftercare.wiring import build_core
+    from storage.models import Reminder
+
+    settings = settings_or_exit()
+    core = build_core(settings)
+    with core.db.session() as session:
+        query = select(Reminder).order_by(Reminder.next_attempt_at).limit(limit)
+        if status:
+            query = query.where(Reminder.status == status)
+        rows = list(session.scalars(query))
+    core.close()
+    table = Table(
+        "id", "patient", "milestone", "channel", "due (UTC)", "status", "attempts", "note"
+    )
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            str(r.patient_id),
+            r.milestone,
+            r.channel,
+            f"{r.due_at:%Y-%m-%d %H:%M}",
+            r.status,
+            str(r.attempts),
+            r.last_error or "",
+        )
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

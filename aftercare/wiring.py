@@ -1,0 +1,161 @@
+"""Builds the service from the settings: the only place that knows every concrete part."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol as TypingProtocol
+from typing import TextIO
+
+from starlette.routing import BaseRoute
+
+from aftercare.settings import Settings
+from bot.channel import Channel
+from bot.console import ConsoleChannel
+from messages.protocol import Protocol, load_protocol
+from scheduler.clock import Clock, SystemClock
+from scheduler.decisions import RetryPolicy
+from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
+from scheduler.planning import Planner
+from scheduler.rate_limit import RateLimiter
+from scheduler.service import DispatchService
+from storage.db import Database
+from storage.patients import PatientRepository
+from storage.reminders import ReminderRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    """Everything that works without a running event loop: storage, protocol, planning."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    protocol: Protocol
+    protocols: dict[str, Protocol]
+    reminders: ReminderRepository
+    patients: PatientRepository
+    planner: Planner
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_core(settings: Settings, clock: Clock | None = None) -> Core:
+    clock = clock or SystemClock()
+    protocol = load_protocol(settings.protocol_file)
+    protocols = {protocol.name: protocol}
+    db = Database(settings.database_url)
+    planner = Planner(db, protocols, protocol, settings.quiet_hours, clock)
+    return Core(
+        settings,
+        db,
+        clock,
+        protocol,
+        protocols,
+        ReminderRepository(db),
+        PatientRepository(db),
+        planner,
+    )
+
+
+class ChannelAdapter(TypingProtocol):
+    """A provider integration: its outbound channel, its webhooks, and its lifecycle."""
+
+    name: str  # the logical channel it serves: "telegram" or "sms"
+    channel: Channel
+    rate_per_second: float
+
+    def routes(self) -> Sequence[BaseRoute]: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class ConsoleAdapter:
+    """Stands in for a logical channel whose provider is not configured."""
+
+    name: str
+    channel: Channel
+    rate_per_second: float
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+def build_adapters(core: Core, console_stream: TextIO | None = None) -> list[ChannelAdapter]:
+    """Provider adapters for the configured channels; the console when none is configured."""
+    settings = core.settings
+    adapters: list[ChannelAdapter] = []
+    if not adapters:
+        console = ConsoleChannel(stream=console_stream or sys.stdout)
+        log.info("no Telegram or Twilio credentials: reminders are printed to the console")
+        adapters = [
+            ConsoleAdapter("sms", console, settings.console_rate_per_second),
+            ConsoleAdapter("telegram", console, settings.console_rate_per_second),
+        ]
+    return adapters
+
+
+@dataclass
+class Runtime:
+    """The running service: adapters, dispatcher and its scheduler, started inside the loop."""
+
+    core: Core
+    adapters: list[ChannelAdapter]
+    dispatcher: Dispatcher
+    service: DispatchService
+    routes: list[BaseRoute] = field(default_factory=list)
+
+    async def start(self) -> None:
+        for adapter in self.adapters:
+            await adapter.start()
+        self.core.planner.on_planned = self.service.notify
+        await self.service.start()
+
+    async def stop(self) -> None:
+        await self.service.stop()
+        for adapter in reversed(self.adapters):
+            await adapter.stop()
+        self.core.planner.on_planned = None
+
+
+def build_runtime(core: Core, adapters: list[ChannelAdapter]) -> Runtime:
+    settings = core.settings
+    limiters: dict[int, RateLimiter] = {}
+    lanes = []
+    for adapter in adapters:
+        # Lanes that share one implementation (the console) share its rate.
+        limiter = limiters.setdefault(
+            id(adapter.channel), RateLimiter(adapter.rate_per_second, core.clock)
+        )
+        lanes.append(ChannelLane(adapter.name, adapter.channel, limiter))
+    config = DispatchConfig(
+        batch_size=settings.dispatch_batch_size,
+        lease=timedelta(seconds=settings.claim_lease_seconds),
+        retry=RetryPolicy(
+            base=timedelta(seconds=settings.retry_base_seconds),
+            cap=timedelta(seconds=settings.retry_max_seconds),
+            max_attempts=settings.max_attempts,
+        ),
+        quiet=settings.quiet_hours,
+    )
+    dispatcher = Dispatcher(
+        core.reminders, core.patients, lanes, core.protocols, core.protocol, core.clock, config
+    )
+    service = DispatchService(dispatcher, settings.sweep_interval_seconds)
+    routes = [route for adapter in adapters for route in adapter.routes()]
+    return Runtime(core, adapters, dispatcher, service, routes)
