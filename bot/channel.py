@@ -55,3 +55,21 @@ class Channel(Protocol):
     name: str
 
     async def send(self, message: OutboundMessage) -> SendResult: ...
+
+
+@dataclass(frozen=True)
+class InboundReply:
+    """The answer to a patient's message, already rendered for the channel it came from."""
+
+    text: str
+    topic: str
+    escalated: bool
+    language: str
+
+
+class InboundHandler(Protocol):
+    """The channel-agnostic conversation core, as the channels see it."""
+
+    async def handle(
+        self, *, channel: str, text: str, patient_id: int | None, language: str | None = None
+    ) -> InboundReply: ...
