@@ -70,7 +70,7 @@ def run() -> None:
     import uvicorn
 
     from aftercare.web import create_app
-    from aftercare.wiring import build_adapters, build_core, build_runtime
+    from aftercare.wiring import build_core, build_runtime
     from storage.migrate import upgrade
 
     settings = settings_or_exit()
@@ -80,7 +80,7 @@ def run() -> None:
         core = build_core(settings)
     except ProtocolError as exc:
         raise fail(str(exc)) from None
-    runtime = build_runtime(core, build_adapters(core))
+    runtime = build_runtime(core)
     config = uvicorn.Config(
         create_app(runtime),
         host=settings.host,

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     # Telegram
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_bot_username: str | None = None  # for invite links made without asking the API
     telegram_webhook_secret: str | None = None
     public_base_url: str | None = None
     invite_ttl_hours: float = Field(default=24.0 * 14, gt=0)

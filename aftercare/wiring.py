@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol as TypingProtocol
@@ -13,7 +13,7 @@ from typing import TextIO
 from starlette.routing import BaseRoute
 
 from aftercare.settings import Settings
-from bot.channel import Channel
+from bot.channel import Channel, InboundHandler
 from bot.console import ConsoleChannel
 from messages.protocol import Protocol, load_protocol
 from scheduler.clock import Clock, SystemClock
@@ -96,7 +96,17 @@ class ConsoleAdapter:
         return None
 
 
-def build_adapters(core: Core, console_stream: TextIO | None = None) -> list[ChannelAdapter]:
+def build_inbound(core: Core, channels: Mapping[str, Channel]) -> InboundHandler:
+    """The conversation core (FAQ, red flags) that alerts clinics over `channels`.
+
+    `channels` is filled in after the adapters exist, since they need this handler first.
+    """
+    raise NotImplementedError("the conversation core arrives with the FAQ issue")
+
+
+def build_adapters(
+    core: Core, inbound: InboundHandler, console_stream: TextIO | None = None
+) -> list[ChannelAdapter]:
     """Provider adapters for the configured channels; the console when none is configured."""
     settings = core.settings
     adapters: list[ChannelAdapter] = []
@@ -115,6 +125,7 @@ class Runtime:
     """The running service: adapters, dispatcher and its scheduler, started inside the loop."""
 
     core: Core
+    inbound: InboundHandler
     adapters: list[ChannelAdapter]
     dispatcher: Dispatcher
     service: DispatchService
@@ -133,8 +144,12 @@ class Runtime:
         self.core.planner.on_planned = None
 
 
-def build_runtime(core: Core, adapters: list[ChannelAdapter]) -> Runtime:
+def build_runtime(core: Core, console_stream: TextIO | None = None) -> Runtime:
     settings = core.settings
+    channels: dict[str, Channel] = {}
+    inbound = build_inbound(core, channels)
+    adapters = build_adapters(core, inbound, console_stream)
+    channels.update({adapter.name: adapter.channel for adapter in adapters})
     limiters: dict[int, RateLimiter] = {}
     lanes = []
     for adapter in adapters:
@@ -158,4 +173,4 @@ def build_runtime(core: Core, adapters: list[ChannelAdapter]) -> Runtime:
     )
     service = DispatchService(dispatcher, settings.sweep_interval_seconds)
     routes = [route for adapter in adapters for route in adapter.routes()]
-    return Runtime(core, adapters, dispatcher, service, routes)
+    return Runtime(core, inbound, adapters, dispatcher, service, routes)
