@@ -180,8 +180,8 @@ def sms_budget_problems(protocol: Protocol) -> list[str]:
                 label = f"{key} after {late[-1]}" if late else key
                 problems.append(
                     f"{label}.{locale}.sms: {len(text)} characters, {cost.segments} "
-                    f"{cost.encoding} segments with the longest names; budget is "
-                    f"{SMS_CHAR_BUDGET} characters in {SMS_SEGMENT_BUDGET} segments"
+                    f"{cost.encoding} segments with the longest names (budget: "
+                    f"{SMS_CHAR_BUDGET} characters in {SMS_SEGMENT_BUDGET} segments)"
                 )
     return problems
 
@@ -199,9 +199,12 @@ def _format_errors(exc: ValidationError, data: dict[str, Any]) -> list[str]:
                         parts[-1] += f" ({data['milestones'][item]['key']})"
             else:
                 parts.append(str(item))
-        where = ".".join(parts) or "protocol"
         message = str(error["msg"]).removeprefix("Value error, ")
-        problems.append(f"{where}: {message}")
+        if not parts:
+            # Whole-file checks already name where each problem is.
+            problems.extend(message.split("; "))
+            continue
+        problems.append(f"{'.'.join(parts)}: {message}")
     return problems
 
 

@@ -34,7 +34,8 @@ def milestone_at(treated_at: datetime, offset: Duration, zone: ZoneInfo) -> date
     """The UTC instant a milestone is reached."""
     _require_aware(treated_at, "treated_at")
     if not offset.is_calendar:
-        return (treated_at + offset.nominal).astimezone(UTC)
+        # Arithmetic on an aware local datetime is wall-clock arithmetic; elapsed needs UTC.
+        return treated_at.astimezone(UTC) + offset.nominal
     local = treated_at.astimezone(zone).replace(tzinfo=None)
     wall = local + offset.nominal
     return wall.replace(tzinfo=zone).astimezone(UTC)
