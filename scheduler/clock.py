@@ -43,6 +43,8 @@ class FakeClock:
         self._now = instant.astimezone(UTC)
 
     async def sleep(self, seconds: float) -> None:
+        """Wake at `now + seconds` in virtual time; concurrent sleepers do not add up."""
         self.slept.append(seconds)
-        self.advance(max(seconds, 0.0))
+        target = self._now + timedelta(seconds=max(seconds, 0.0))
         await asyncio.sleep(0)
+        self._now = max(self._now, target)
