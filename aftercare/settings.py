@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("default_timezone")
     @classmethod

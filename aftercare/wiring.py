@@ -110,6 +110,10 @@ def build_adapters(
     """Provider adapters for the configured channels; the console when none is configured."""
     settings = core.settings
     adapters: list[ChannelAdapter] = []
+    if settings.sms_enabled:
+        from bot.sms.adapter import SmsAdapter
+
+        adapters.append(SmsAdapter.from_settings(settings, core.db, inbound, core.clock))
     if not adapters:
         console = ConsoleChannel(stream=console_stream or sys.stdout)
         log.info("no Telegram or Twilio credentials: reminders are printed to the console")

@@ -1,0 +1,1 @@
+"""The SMS channel through Twilio: outbound reminders, inbound texts and delivery receipts."""

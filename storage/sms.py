@@ -1,0 +1,160 @@
+"""What the SMS webhooks read and write: patients by phone number, opt-outs, processed
+inbound message ids, and delivery receipts on reminders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.db import Database
+from storage.models import Clinic, InboundMessage, Patient, Reminder
+
+
+@dataclass(frozen=True)
+class SmsContact:
+    """The patient a phone number belongs to, with what a keyword reply needs."""
+
+    patient_id: int
+    language: str
+    sms_opted_out: bool
+    clinic_name: str
+    clinic_phone: str
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """A delivery receipt that changed a reminder."""
+
+    reminder_id: int
+    patient_id: int
+
+
+class SmsStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def contact(self, phone: str) -> SmsContact | None:
+        """The most recently registered patient with this number (a number can come back
+        for a new treatment, or be shared with another clinic's record)."""
+        with self._db.session() as session:
+            row = session.execute(
+                select(
+                    Patient.id,
+                    Patient.language,
+                    Patient.sms_opted_out,
+                    Clinic.name,
+                    Clinic.phone,
+                )
+                .join(Clinic, Clinic.id == Patient.clinic_id)
+                .where(Patient.phone == phone, Patient.erased_at.is_(None))
+                .order_by(Patient.id.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        patient_id, language, opted_out, clinic_name, clinic_phone = row
+        return SmsContact(patient_id, language, bool(opted_out), clinic_name, clinic_phone)
+
+    def set_opted_out(self, phone: str, opted_out: bool, at: datetime) -> int:
+        """STOP / START: an opt-out belongs to the number, so every record with it follows."""
+        with self._db.session() as session:
+            result = session.execute(
+                update(Patient)
+                .where(Patient.phone == phone, Patient.erased_at.is_(None))
+                .values(sms_opted_out=opted_out, updated_at=at)
+                .execution_options(synchronize_session=False)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def claim_inbound(self, provider: str, message_id: str, at: datetime) -> bool:
+        """Record a provider message id; False if it was already processed (or is being)."""
+        values = {"provider": provider, "provider_message_id": message_id, "received_at": at}
+        with self._db.session() as session:
+            insert = (
+                postgresql.insert(InboundMessage)
+                if session.get_bind().dialect.name == "postgresql"
+                else sqlite.insert(InboundMessage)
+            )
+            result = session.execute(
+                insert.values(values).on_conflict_do_nothing(
+                    index_elements=["provider", "provider_message_id"]
+                )
+            )
+        return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+    def release_inbound(self, provider: str, message_id: str) -> None:
+        """Processing failed: forget the id so Twilio's redelivery is processed."""
+        with self._db.session() as session:
+            session.execute(
+                delete(InboundMessage).where(
+                    InboundMessage.provider == provider,
+                    InboundMessage.provider_message_id == message_id,
+                )
+            )
+
+    def record_delivery(
+        self,
+        message_sid: str,
+        status: str,
+        replaceable: list[str],
+        error_code: str | None,
+        at: datetime,
+        reminder_id: int | None = None,
+        flag: str | None = None,
+    ) -> DeliveryUpdate | None:
+        """Store `status` on the reminder sent as `message_sid` if its current delivery
+        status is one of `replaceable` (or none yet). One conditional UPDATE, so concurrent
+        and repeated callbacks cannot downgrade it. `flag` (sms_opted_out, sms_unreachable)
+        is set on the patient when the status is recorded."""
+        values: dict[str, object] = {"delivery_status": status}
+        if error_code is not None:
+            values["error_code"] = error_code[:16]
+        if status == "delivered":
+            values["delivered_at"] = at
+        if reminder_id is None:
+            target = [Reminder.provider_message_id == message_sid]
+        else:
+            # The callback may overtake the engine recording the send: adopt the id then.
+            target = [
+                Reminder.id == reminder_id,
+                or_(
+                    Reminder.provider_message_id.is_(None),
+                    Reminder.provider_message_id == message_sid,
+                ),
+            ]
+            values["provider_message_id"] = message_sid
+        with self._db.session() as session:
+            row = session.execute(
+                update(Reminder)
+                .where(
+                    *target,
+                    or_(
+                        Reminder.delivery_status.is_(None),
+                        Reminder.delivery_status.in_(replaceable),
+                    ),
+                )
+                .values(values)
+                .returning(Reminder.id, Reminder.patient_id)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if row is None:
+                return None
+            update_ = DeliveryUpdate(int(row[0]), int(row[1]))
+            if flag is not None:
+                _set_patient_flag(session, update_.patient_id, flag, at)
+        return update_
+
+
+def _set_patient_flag(session: Session, patient_id: int, flag: str, at: datetime) -> None:
+    if flag not in ("sms_opted_out", "sms_unreachable"):
+        raise ValueError(f"not an SMS flag: {flag!r}")
+    session.execute(
+        update(Patient)
+        .where(Patient.id == patient_id)
+        .values({flag: True, "updated_at": at})
+        .execution_options(synchronize_session=False)
+    )
