@@ -98,8 +98,9 @@ class ReminderRepository:
         """Atomically lease up to `limit` due reminders of one channel, oldest first.
 
         PostgreSQL locks the candidate rows with FOR UPDATE SKIP LOCKED so concurrent engines
-        take disjoint sets; SQLite serialises writers (BEGIN IMMEDIATE), so the same
-        conditional UPDATE ... RETURNING is atomic there too.
+        take disjoint sets; SQLite serialises writers (BEGIN IMMEDIATE). The ids are read
+        first and updated by list: as `UPDATE ... WHERE id IN (SELECT ... LIMIT n)` PostgreSQL
+        may rescan the subquery per row and claim more than `limit`.
         """
         candidates = (
             select(Reminder.id)
@@ -108,20 +109,20 @@ class ReminderRepository:
                 Reminder.channel == channel,
                 Reminder.next_attempt_at <= now,
             )
-            .order_by(Reminder.next_attempt_at)
+            .order_by(Reminder.next_attempt_at, Reminder.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         with self._db.session() as session:
-            ids = session.scalars(
-                update(Reminder)
-                .where(Reminder.id.in_(candidates.scalar_subquery()), Reminder.status == S.PENDING)
-                .values(status=S.CLAIMED, claimed_by=owner, lease_until=lease_until)
-                .returning(Reminder.id)
-                .execution_options(synchronize_session=False)
-            ).all()
+            ids = list(session.scalars(candidates))
             if not ids:
                 return []
+            session.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(ids))
+                .values(status=S.CLAIMED, claimed_by=owner, lease_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
             rows = session.execute(_details().where(Reminder.id.in_(ids))).all()
         claimed = [_claimed(row) for row in rows]
         claimed.sort(key=lambda c: (c.due_at, c.id))

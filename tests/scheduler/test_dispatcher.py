@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -214,7 +215,7 @@ async def test_the_rate_limit_is_never_exceeded(
         register(core, clinic, f"P{n}", clock.now())
     assert await engine.run() == 20
     times = [d.at for d in engine.sms.sent]
-    assert all(b - a >= timedelta(seconds=0.2) for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= timedelta(seconds=0.2) for a, b in pairwise(times))
     for start in range(len(times) - 5):
         assert times[start + 5] - times[start] >= timedelta(seconds=1)
 
