@@ -1,0 +1,260 @@
+"""One CSV row to one patient and treatment, or the reasons it cannot be. Pure: no I/O.
+
+Row numbers are the spreadsheet's: the header is row 1, the first patient row 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from aftercare.phones import normalise_phone
+from clinic.dates import parse_treatment_at
+from messages.protocol import Protocol
+from scheduler.localtime import zone_named
+from scheduler.planning import treatment_time_problem
+
+COLUMNS = ("external_id", "treatment_at", "first_name", "phone", "timezone", "language", "channel")
+REQUIRED = ("external_id", "treatment_at")
+LANGUAGES = ("en", "es")
+CHANNELS = ("sms", "telegram")
+MAX_EXTERNAL_ID = 128
+MAX_FIRST_NAME = 80
+
+_EXCEL_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str | None  # None: the whole row or file
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ClinicContext:
+    """What validation needs to know about the clinic and the moment of import."""
+
+    country: str
+    timezone: str
+    language: str
+    date_format: str | None
+    now: datetime
+    protocol: Protocol
+
+
+@dataclass(frozen=True)
+class ValidRow:
+    row: int
+    external_id: str
+    treated_at: datetime  # UTC
+    first_name: str | None
+    phone: str | None  # E.164
+    timezone: str
+    language: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    positions: dict[str, int]  # column name -> cell index
+    unknown: list[str]
+    width: int
+
+
+class HeaderError(ValueError):
+    """The header row makes the file unreadable (missing or repeated columns)."""
+
+
+def header_key(name: str) -> str:
+    """`External ID`, `external_id` and `EXTERNALID` all name the same column."""
+    return re.sub(r"[\s_\-]+", "", name.replace("\ufeff", "")).lower()
+
+
+_KEYS = {header_key(column): column for column in COLUMNS}
+
+
+def map_header(cells: list[str]) -> HeaderMap:
+    positions: dict[str, int] = {}
+    unknown: list[str] = []
+    for index, cell in enumerate(cells):
+        if not cell.strip():
+            continue
+        column = _KEYS.get(header_key(cell))
+        if column is None:
+            unknown.append(cell.strip())
+        elif column in positions:
+            raise HeaderError(f"column {column!r} appears twice in the header")
+        else:
+            positions[column] = index
+    missing = [column for column in REQUIRED if column not in positions]
+    if missing:
+        found = ", ".join(repr(c.strip()) for c in cells if c.strip()) or "nothing"
+        raise HeaderError(
+            f"missing required column(s) {', '.join(missing)} in the header (found {found}); "
+            f"expected columns: {', '.join(COLUMNS)}"
+        )
+    return HeaderMap(positions, unknown, len(cells))
+
+
+def is_blank(cells: list[str]) -> bool:
+    return all(not cell.strip() for cell in cells)
+
+
+def fingerprint(cells: list[str]) -> int:
+    """A short digest of a row's content: tells identical duplicate rows from conflicting."""
+    digest = hashlib.blake2b("\x1f".join(c.strip() for c in cells).encode(errors="replace"))
+    return int.from_bytes(digest.digest()[:4], "big")
+
+
+def raw_external_id(cells: list[str], header: HeaderMap) -> str:
+    index = header.positions["external_id"]
+    return cells[index].strip() if index < len(cells) else ""
+
+
+def validate_row(
+    row: int, cells: list[str], header: HeaderMap, ctx: ClinicContext
+) -> ValidRow | list[RowError]:
+    """The row as a patient and treatment, or every problem found in it (one per column)."""
+    errors: list[RowError] = []
+    extra = cells[header.width :]
+    if any(cell.strip() for cell in extra):
+        errors.append(
+            RowError(
+                row,
+                None,
+                f"the row has {len(cells)} cells but the header has {header.width} "
+                "(a separator inside an unquoted value?)",
+            )
+        )
+        return errors
+
+    def cell(column: str) -> str:
+        index = header.positions.get(column)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    for column in header.positions:
+        if _has_undecodable(cell(column)):
+            errors.append(RowError(row, column, _undecodable_message(cell(column))))
+    if errors:
+        return errors
+
+    def check(column: str, problem: str | None) -> None:
+        if problem:
+            errors.append(RowError(row, column, problem))
+
+    external_id = cell("external_id")
+    check("external_id", _external_id_problem(external_id))
+
+    zone_name = cell("timezone") or ctx.timezone
+    zone: ZoneInfo | None = None
+    try:
+        zone = zone_named(zone_name)
+    except ValueError as exc:
+        check("timezone", str(exc))
+
+    first_name = cell("first_name") or None
+    if first_name and len(first_name) > MAX_FIRST_NAME:
+        check("first_name", f"is longer than {MAX_FIRST_NAME} characters")
+    elif first_name and _CONTROL.search(first_name):
+        check("first_name", "contains control characters")
+
+    language = (cell("language") or ctx.language).lower().split("-")[0].split("_")[0]
+    if language not in LANGUAGES:
+        check("language", f"must be one of {', '.join(LANGUAGES)}, got {cell('language')!r}")
+
+    phone: str | None = None
+    if cell("phone"):
+        try:
+            phone = phone_e164(cell("phone"), ctx.country)
+        except ValueError as exc:
+            check("phone", str(exc))
+
+    channel = cell("channel").lower()
+    if channel and channel not in CHANNELS:
+        check("channel", f"must be sms or telegram, got {cell('channel')!r}")
+    elif not channel:
+        channel = "sms" if cell("phone") else "telegram"
+    elif channel == "sms" and not cell("phone"):
+        check("phone", "is required when the channel is sms")
+
+    treated_at: datetime | None = None
+    if not cell("treatment_at"):
+        check("treatment_at", "is required")
+    elif zone is not None:
+        try:
+            treated_at = parse_treatment_at(cell("treatment_at"), zone, ctx.date_format)
+        except ValueError as exc:
+            check("treatment_at", str(exc))
+        else:
+            check("treatment_at", treatment_time_problem(treated_at, ctx.now, ctx.protocol))
+
+    if errors or treated_at is None or zone is None:
+        return errors
+    return ValidRow(row, external_id, treated_at, first_name, phone, zone.key, language, channel)
+
+
+def _external_id_problem(external_id: str) -> str | None:
+    if not external_id:
+        return "is required"
+    if len(external_id) > MAX_EXTERNAL_ID:
+        return f"is longer than {MAX_EXTERNAL_ID} characters"
+    if _CONTROL.search(external_id):
+        return "contains control characters"
+    return None
+
+
+def phone_e164(raw: str, country: str) -> str:
+    """E.164 for `raw`; spreadsheet-mangled numbers are recovered only when no digit was lost."""
+    text = raw.strip()
+    if not _EXCEL_NUMBER.match(text):
+        return normalise_phone(text, country)
+    digits = _recover_scientific(text)
+    try:
+        return normalise_phone(digits, country)
+    except ValueError:
+        # The spreadsheet also dropped the leading +: try it as an international number.
+        return normalise_phone("+" + digits, country)
+
+
+def _recover_scientific(text: str) -> str:
+    """`1.5550123456E+10` kept every digit and is exact; `1.555E+10` lost some and is not."""
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:  # pragma: no cover - the pattern only admits numbers
+        raise ValueError(f"not a phone number: {text!r}") from None
+    sign, _digits, exponent = value.as_tuple()
+    # Written with every digit, the exponent cancels out exactly (exponent 0). A positive
+    # exponent means trailing digits were rounded away and cannot be told from zeros.
+    if exponent != 0:
+        raise ValueError(
+            f"{text!r} is a phone number a spreadsheet turned into scientific notation and "
+            "digits were lost; format the column as Text and export again"
+        )
+    return ("-" if sign else "") + str(int(value))
+
+
+def _has_undecodable(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def _undecodable_message(value: str) -> str:
+    bad = next(ch for ch in value if "\udc80" <= ch <= "\udcff")
+    return (
+        f"is not valid UTF-8 (byte 0x{ord(bad) - 0xDC00:02X}); "
+        "save the file as 'CSV UTF-8' and upload it again"
+    )
+
+
+def escape_formula(value: str) -> str:
+    """A cell a spreadsheet would run as a formula is shown as text instead."""
+    return "'" + value if value.startswith(_FORMULA_START) else value

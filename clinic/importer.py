@@ -1,0 +1,642 @@
+"""The one importer behind `aftercare enroll` and `POST /api/v1/enrollments`.
+
+Two passes. The first reads and validates the whole file, streaming, and spools the valid
+rows to a temporary file: a file that turns out unreadable halfway writes nothing. The
+second upserts the valid rows in batches; each batch (patients, treatments, reminders,
+invites) is one transaction, so a crash leaves whole patients or none, and running the same
+file again creates only what is missing (rows already stored come back as unchanged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import IO, Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic.csv_rows import (
+    ClinicContext,
+    HeaderMap,
+    RowError,
+    ValidRow,
+    fingerprint,
+    is_blank,
+    raw_external_id,
+    validate_row,
+)
+from clinic.keys import telegram_invite_url
+from clinic.reader import CsvSource, Limits
+from scheduler.planning import Planner
+from scheduler.timeline import PlannedReminder, plan
+from storage.enrollment import ClinicProfile, EnrollmentStore, ExistingPatient
+from storage.invites import TOKEN_BYTES, token_hash
+from storage.models import Reminder, ReminderStatus, Treatment
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 2000
+_SPOOL_CHUNK = 1000
+_COMPARED = ("first_name", "phone", "timezone", "language", "channel")
+
+Progress = Callable[[str, int, int], None]  # phase ("checking" | "importing"), done, total
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    row: int
+    external_id: str
+    status: str  # created | updated | unchanged | rejected | blank
+    errors: list[RowError] = field(default_factory=list)
+    invite_url: str | None = None
+
+
+@dataclass
+class ImportResult:
+    dry_run: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    patients: list[dict[str, Any]] | None = None
+    invites_enabled: bool = False
+
+    def count(self, status: str) -> None:
+        if status in ("created", "updated", "unchanged", "rejected"):
+            setattr(self, status, getattr(self, status) + 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": [e.as_dict() for e in sorted(self.errors, key=_error_order)],
+            "warnings": [w.as_dict() for w in self.warnings],
+            "patients": self.patients or [],
+            "invite_links": self.invites_enabled,
+        }
+
+
+def _error_order(error: RowError) -> tuple[int, str]:
+    return error.row, error.column or ""
+
+
+# Spooled items: a valid row (as a tuple), or a skipped row ("rejected" | "blank").
+_Item = tuple[Any, ...]
+
+
+@dataclass
+class _Checked:
+    header: HeaderMap
+    valid: int
+    conflicted_first_rows: dict[int, list[int]]
+
+
+class Importer:
+    def __init__(
+        self,
+        store: EnrollmentStore,
+        planner: Planner,
+        *,
+        invite_ttl: timedelta,
+        bot_username: str | None,
+        limits: Limits | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        before_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.planner = planner
+        self.invite_ttl = invite_ttl
+        self.bot_username = bot_username
+        self.limits = limits or Limits()
+        self.batch_size = batch_size
+        # Called inside each batch's transaction, after its writes: a failure here (or a
+        # crash) rolls the whole batch back. Tests use it to inject a crash.
+        self.before_commit = before_commit
+
+    def run(
+        self,
+        clinic: ClinicProfile,
+        stream: BinaryIO,
+        *,
+        dry_run: bool = False,
+        reissue_invites: bool = False,
+        collect_patients: bool = False,
+        on_row: Callable[[RowOutcome], None] | None = None,
+        progress: Progress | None = None,
+        total_bytes: int = 0,
+    ) -> ImportResult:
+        """Validate then import `stream`. Raises `FileProblem` when nothing can be read."""
+        now = self.planner.clock.now()
+        protocol = self.planner.default_protocol
+        context = ClinicContext(
+            clinic.country, clinic.timezone, clinic.language, clinic.date_format, now, protocol
+        )
+        result = ImportResult(dry_run=dry_run, invites_enabled=self.bot_username is not None)
+        if collect_patients:
+            result.patients = []
+        with tempfile.TemporaryFile() as spool:
+            source = CsvSource(stream, self.limits)
+            checked = self._check(source, context, spool, result, progress, total_bytes)
+            spool.seek(0)
+            self._import(
+                clinic,
+                checked,
+                _read_spool(spool),
+                now,
+                result,
+                dry_run=dry_run,
+                reissue_invites=reissue_invites,
+                on_row=on_row,
+                progress=progress,
+            )
+        log.info(
+            "enrollment clinic=%s dry_run=%s created=%d updated=%d unchanged=%d rejected=%d",
+            clinic.id,
+            dry_run,
+            result.created,
+            result.updated,
+            result.unchanged,
+            result.rejected,
+        )
+        return result
+
+    # -- pass 1: validate ---------------------------------------------------------------------
+
+    def _check(
+        self,
+        source: CsvSource,
+        context: ClinicContext,
+        spool: IO[bytes],
+        result: ImportResult,
+        progress: Progress | None,
+        total_bytes: int,
+    ) -> _Checked:
+        header = source.header
+        result.warnings = [RowError(1, name, "unknown column; ignored") for name in header.unknown]
+        # external id digest -> (first row << 32 | content fingerprint): a few dozen bytes a
+        # row, bounded by the row limit, instead of keeping rows in memory.
+        seen: dict[int, int] = {}
+        conflicted: dict[int, list[int]] = {}
+        chunk: list[_Item] = []
+        valid = 0
+        for row, cells in source.records():
+            if is_blank(cells):
+                chunk.append(("blank", row, ""))
+            else:
+                result.rows += 1
+                external_id = raw_external_id(cells, header)
+                checked = validate_row(row, cells, header, context)
+                duplicate = self._duplicate(row, cells, external_id, seen, conflicted)
+                if isinstance(checked, ValidRow) and duplicate is None:
+                    chunk.append(_as_item(checked))
+                    valid += 1
+                else:
+                    result.errors.extend(checked if isinstance(checked, list) else [])
+                    if duplicate is not None:
+                        result.errors.append(duplicate)
+                    chunk.append(("rejected", row, external_id))
+            if len(chunk) >= _SPOOL_CHUNK:
+                pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                chunk = []
+                if progress is not None:
+                    progress("checking", source.bytes_read, total_bytes)
+        if chunk:
+            pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        if progress is not None:
+            progress("checking", source.bytes_read, max(total_bytes, source.bytes_read))
+        return _Checked(header, valid, conflicted)
+
+    @staticmethod
+    def _duplicate(
+        row: int,
+        cells: list[str],
+        external_id: str,
+        seen: dict[int, int],
+        conflicted: dict[int, list[int]],
+    ) -> RowError | None:
+        if not external_id:
+            return None
+        key = int.from_bytes(hashlib.blake2b(external_id.encode(errors="replace")).digest()[:8])
+        content = fingerprint(cells)
+        earlier = seen.get(key)
+        if earlier is None:
+            seen[key] = row << 32 | content
+            return None
+        first = earlier >> 32
+        if earlier & 0xFFFFFFFF == content:
+            return RowError(
+                row,
+                "external_id",
+                f"duplicate of row {first} (external_id {external_id!r}, same data); ignored",
+            )
+        conflicted.setdefault(first, []).append(row)
+        return RowError(
+            row,
+            "external_id",
+            f"external_id {external_id!r} is also in row {first} with different data; "
+            "keep one row per patient",
+        )
+
+    # -- pass 2: import -----------------------------------------------------------------------
+
+    def _import(
+        self,
+        clinic: ClinicProfile,
+        checked: _Checked,
+        items: Iterator[_Item],
+        now: datetime,
+        result: ImportResult,
+        *,
+        dry_run: bool,
+        reissue_invites: bool,
+        on_row: Callable[[RowOutcome], None] | None,
+        progress: Progress | None,
+    ) -> None:
+        given = frozenset(checked.header.positions)
+        batch_number = 0
+        done = 0
+        pending: list[_Item] = []
+        valid_in_pending = 0
+
+        def flush() -> None:
+            nonlocal batch_number, done, pending, valid_in_pending
+            batch_number += 1
+            outcomes = self._batch(
+                clinic, pending, checked, given, now, batch_number, dry_run, reissue_invites
+            )
+            for outcome in outcomes:
+                result.count(outcome.status)
+                if outcome.status == "rejected" and outcome.errors:
+                    result.errors.extend(outcome.errors)
+                if result.patients is not None and outcome.status in (
+                    "created",
+                    "updated",
+                    "unchanged",
+                ):
+                    result.patients.append(
+                        {
+                            "row": outcome.row,
+                            "external_id": outcome.external_id,
+                            "status": outcome.status,
+                            "invite_url": outcome.invite_url,
+                        }
+                    )
+                if on_row is not None:
+                    on_row(outcome)
+            done += valid_in_pending
+            pending, valid_in_pending = [], 0
+            if progress is not None:
+                progress("importing", done, checked.valid)
+
+        for item in items:
+            pending.append(item)
+            if item[0] not in ("blank", "rejected"):
+                valid_in_pending += 1
+                if valid_in_pending >= self.batch_size:
+                    flush()
+        if pending:
+            flush()
+
+    def _batch(
+        self,
+        clinic: ClinicProfile,
+        items: list[_Item],
+        checked: _Checked,
+        given: frozenset[str],
+        now: datetime,
+        number: int,
+        dry_run: bool,
+        reissue_invites: bool,
+    ) -> list[RowOutcome]:
+        attempts = 3  # a concurrent import of the same patients may win the unique key race
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.store.db.session() as session:
+                    outcomes = self._write(
+                        session, clinic, items, checked, given, now, dry_run, reissue_invites
+                    )
+                    if self.before_commit is not None and not dry_run:
+                        self.before_commit(number)
+            except IntegrityError:
+                if attempt == attempts:
+                    raise
+                log.warning("enrollment batch %d collided with another writer; retrying", number)
+            else:
+                break
+        self._wake(outcomes, dry_run)
+        return outcomes
+
+    def _wake(self, outcomes: list[RowOutcome], dry_run: bool) -> None:
+        """A running engine sleeps until its next known reminder: the welcomes are due now."""
+        notify = self.planner.on_planned
+        if notify is not None and not dry_run and any(o.status != "rejected" for o in outcomes):
+            notify(self.planner.clock.now())
+
+    def _write(
+        self,
+        session: Session,
+        clinic: ClinicProfile,
+        items: list[_Item],
+        checked: _Checked,
+        given: frozenset[str],
+        now: datetime,
+        dry_run: bool,
+        reissue_invites: bool,
+    ) -> list[RowOutcome]:
+        rows = [ValidRow(*item) for item in items if item[0] not in ("blank", "rejected")]
+        existing = self.store.existing(session, clinic.id, [r.external_id for r in rows])
+        decided: dict[int, RowOutcome] = {}
+        creates: list[ValidRow] = []
+        invites_for: list[tuple[ValidRow, int]] = []
+        updates: list[tuple[ValidRow, ExistingPatient, dict[str, Any], bool]] = []
+        for r in rows:
+            if r.row in checked.conflicted_first_rows:
+                later = ", ".join(str(n) for n in checked.conflicted_first_rows[r.row])
+                decided[r.row] = _rejected(
+                    r,
+                    f"external_id {r.external_id!r} is also in row(s) {later} with different "
+                    "data; keep one row per patient",
+                )
+                continue
+            known = existing.get(r.external_id)
+            if known is None:
+                creates.append(r)
+                continue
+            if known.erased_at is not None:
+                decided[r.row] = _rejected(
+                    r,
+                    f"this patient was erased on {known.erased_at:%Y-%m-%d} and cannot be "
+                    "imported again under the same external_id",
+                )
+                continue
+            changes = _changes(r, known, given)
+            moved = known.performed_at != r.treated_at or "timezone" in changes
+            if changes or moved:
+                updates.append((r, known, changes, moved))
+                decided[r.row] = RowOutcome(r.row, r.external_id, "updated")
+            else:
+                decided[r.row] = RowOutcome(r.row, r.external_id, "unchanged")
+            if reissue_invites and not known.telegram_linked:
+                invites_for.append((r, known.id))
+
+        tokens: dict[int, str] = {}
+        if not dry_run:
+            tokens = self._create(session, clinic, creates, now)
+            for r, known, changes, moved in updates:
+                self._update(session, r, known, changes, moved, now)
+            tokens.update(self._invites(session, invites_for, now))
+        for r in creates:
+            decided[r.row] = RowOutcome(r.row, r.external_id, "created")
+
+        outcomes: list[RowOutcome] = []
+        for item in items:
+            if item[0] in ("blank", "rejected"):
+                outcomes.append(RowOutcome(item[1], item[2], item[0]))
+                continue
+            row = item[0]
+            outcome = decided[row]
+            token = tokens.get(row)
+            if token is not None and self.bot_username:
+                outcome = RowOutcome(
+                    row,
+                    outcome.external_id,
+                    outcome.status,
+                    outcome.errors,
+                    telegram_invite_url(self.bot_username, token),
+                )
+            outcomes.append(outcome)
+        return outcomes
+
+    def _create(
+        self, session: Session, clinic: ClinicProfile, creates: list[ValidRow], now: datetime
+    ) -> dict[int, str]:
+        """Batched inserts of patients, treatments, reminders and invites; row -> invite token."""
+        if not creates:
+            return {}
+        patient_ids = self.store.insert_patients(
+            session,
+            [
+                {
+                    "clinic_id": clinic.id,
+                    "external_id": r.external_id,
+                    "first_name": r.first_name,
+                    "phone": r.phone,
+                    "telegram_chat_id": None,
+                    "timezone": r.timezone,
+                    "language": r.language,
+                    "channel": r.channel,
+                    "sms_opted_out": False,
+                    "sms_unreachable": False,
+                    "telegram_unreachable": False,
+                    "paused": False,
+                    "created_at": now,
+                }
+                for r in creates
+            ],
+        )
+        protocol = self.planner.default_protocol
+        treatment_ids = self.store.insert_treatments(
+            session,
+            [
+                {
+                    "patient_id": pid,
+                    "performed_at": r.treated_at,
+                    "registered_at": now,
+                    "protocol": protocol.name,
+                }
+                for r, pid in zip(creates, patient_ids, strict=True)
+            ],
+        )
+        reminders: list[dict[str, Any]] = []
+        for r, pid, tid in zip(creates, patient_ids, treatment_ids, strict=True):
+            for p in self._plan(r, now):
+                reminders.append(_reminder_row(tid, pid, r.channel, p))
+        self.store.insert_reminders(session, reminders)
+        return self._invites(session, list(zip(creates, patient_ids, strict=True)), now)
+
+    def _invites(
+        self, session: Session, patients: list[tuple[ValidRow, int]], now: datetime
+    ) -> dict[int, str]:
+        """Only made when a bot username is configured: a token nobody can use is no invite."""
+        if not self.bot_username or not patients:
+            return {}
+        tokens: dict[int, str] = {}
+        rows = []
+        for r, pid in patients:
+            token = _new_token()
+            tokens[r.row] = token
+            rows.append(
+                {
+                    "patient_id": pid,
+                    "token_hash": token_hash(token),
+                    "expires_at": now + self.invite_ttl,
+                    "created_at": now,
+                }
+            )
+        self.store.insert_invites(session, rows)
+        return tokens
+
+    def _plan(self, r: ValidRow, now: datetime) -> list[PlannedReminder]:
+        return plan(
+            r.treated_at,
+            self.planner.default_protocol,
+            ZoneInfo(r.timezone),
+            self.planner.quiet,
+            now,
+        )
+
+    def _update(
+        self,
+        session: Session,
+        r: ValidRow,
+        known: ExistingPatient,
+        changes: dict[str, Any],
+        moved: bool,
+        now: datetime,
+    ) -> None:
+        if changes:
+            row = {"b_id": known.id, "b_updated_at": now}
+            row.update({f"b_{k}": v for k, v in changes.items()})
+            self.store.update_patients(session, [row], changes)
+        channel = changes.get("channel", known.channel)
+        if "channel" in changes:
+            self.store.reroute_pending(session, known.id, channel)
+        if moved:
+            zone = changes.get("timezone", known.timezone)
+            self._reschedule(session, r, known, ZoneInfo(zone), channel, now)
+
+    def _reschedule(
+        self,
+        session: Session,
+        r: ValidRow,
+        known: ExistingPatient,
+        zone: ZoneInfo,
+        channel: str,
+        now: datetime,
+    ) -> None:
+        """Planner.reschedule's rules, inside this batch's transaction: pending reminders move,
+        ones now past are skipped, ones newly ahead are added; sent ones stay as they are."""
+        protocol = self.planner.default_protocol
+        planned = {
+            p.key: p
+            for p in plan(r.treated_at, protocol, zone, self.planner.quiet, now)
+            if p.key != protocol.welcome.key
+        }
+        if known.treatment_id is None:  # every earlier treatment was cancelled: start anew
+            tid = self.store.insert_treatments(
+                session,
+                [
+                    {
+                        "patient_id": known.id,
+                        "performed_at": r.treated_at,
+                        "registered_at": now,
+                        "protocol": protocol.name,
+                    }
+                ],
+            )[0]
+            self.store.insert_reminders(
+                session,
+                [_reminder_row(tid, known.id, channel, p) for p in self._plan(r, now)],
+            )
+            return
+        session.execute(
+            update(Treatment)
+            .where(Treatment.id == known.treatment_id)
+            .values(performed_at=r.treated_at)
+            .execution_options(synchronize_session=False)
+        )
+        existing = {
+            rem.milestone: rem
+            for rem in session.scalars(
+                select(Reminder).where(Reminder.treatment_id == known.treatment_id)
+            )
+        }
+        fresh = []
+        for milestone in protocol.timed:
+            row, new = existing.get(milestone.key), planned.get(milestone.key)
+            if row is not None and row.status != ReminderStatus.PENDING:
+                continue
+            if row is not None and new is None:
+                row.status = ReminderStatus.SKIPPED
+                row.last_error = "treatment time moved past this milestone"
+            elif row is not None and new is not None:
+                row.due_at = row.next_attempt_at = new.due_at
+                row.expires_at = new.expires_at
+            elif new is not None:
+                fresh.append(_reminder_row(known.treatment_id, known.id, channel, new))
+        session.flush()
+        self.store.insert_reminders(session, fresh)
+
+
+def _changes(r: ValidRow, known: ExistingPatient, given: frozenset[str]) -> dict[str, Any]:
+    """Stored values a row changes. A column the file does not have leaves its value alone."""
+    changes: dict[str, Any] = {}
+    for column in _COMPARED:
+        if column not in given:
+            continue
+        new, old = getattr(r, column), getattr(known, column)
+        if new != old:
+            changes[column] = new
+    return changes
+
+
+def _rejected(r: ValidRow, message: str) -> RowOutcome:
+    return RowOutcome(r.row, r.external_id, "rejected", [RowError(r.row, "external_id", message)])
+
+
+def _reminder_row(
+    treatment_id: int, patient_id: int, channel: str, p: PlannedReminder
+) -> dict[str, Any]:
+    return {
+        "treatment_id": treatment_id,
+        "patient_id": patient_id,
+        "milestone": p.key,
+        "channel": channel,
+        "due_at": p.due_at,
+        "expires_at": p.expires_at,
+        "next_attempt_at": p.due_at,
+        "status": ReminderStatus.PENDING.value,
+        "attempts": 0,
+    }
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def _as_item(r: ValidRow) -> _Item:
+    return (
+        r.row,
+        r.external_id,
+        r.treated_at,
+        r.first_name,
+        r.phone,
+        r.timezone,
+        r.language,
+        r.channel,
+    )
+
+
+def _read_spool(spool: IO[bytes]) -> Iterator[_Item]:
+    while True:
+        try:
+            chunk: list[_Item] = pickle.load(spool)
+        except EOFError:
+            return
+        yield from chunk

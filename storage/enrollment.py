@@ -1,0 +1,341 @@
+"""Storage for clinic enrollment: clinic profiles and keys, bulk patient writes, erasure.
+
+The bulk writers take the caller's session so a whole batch (patients, treatments,
+reminders, invites) commits or rolls back together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.db import Database
+from storage.models import (
+    Clinic,
+    Conversation,
+    Invite,
+    Patient,
+    Reminder,
+    ReminderStatus,
+    Treatment,
+)
+from storage.patients import NotFoundError
+
+PATIENTS = cast(Table, Patient.__table__)
+TREATMENTS = cast(Table, Treatment.__table__)
+REMINDERS = cast(Table, Reminder.__table__)
+INVITES = cast(Table, Invite.__table__)
+
+
+@dataclass(frozen=True)
+class ClinicProfile:
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    country: str
+    language: str
+    date_format: str | None
+
+    @classmethod
+    def of(cls, clinic: Clinic) -> ClinicProfile:
+        return cls(
+            clinic.id,
+            clinic.slug,
+            clinic.name,
+            clinic.timezone,
+            clinic.country,
+            clinic.language,
+            clinic.date_format,
+        )
+
+
+@dataclass(frozen=True)
+class ClinicSummary:
+    profile: ClinicProfile
+    patients: int
+    has_key: bool
+
+
+@dataclass(frozen=True)
+class ExistingPatient:
+    id: int
+    first_name: str | None
+    phone: str | None
+    timezone: str
+    language: str
+    channel: str
+    erased_at: datetime | None
+    telegram_linked: bool
+    treatment_id: int | None  # the latest treatment not cancelled
+    performed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    milestone: str
+    channel: str
+    due_at: datetime
+    expires_at: datetime
+    status: str
+    attempts: int
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TreatmentView:
+    performed_at: datetime
+    registered_at: datetime
+    protocol: str
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PatientDetail:
+    external_id: str
+    first_name: str | None
+    phone: str | None
+    telegram_linked: bool
+    timezone: str
+    language: str
+    channel: str
+    paused: bool
+    sms_opted_out: bool
+    created_at: datetime
+    erased_at: datetime | None
+    treatments: list[TreatmentView]
+    reminders: list[ReminderView]
+
+
+class EnrollmentStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- clinics and keys ---------------------------------------------------------------------
+
+    def profile(self, slug: str) -> ClinicProfile:
+        with self.db.session() as session:
+            clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+            if clinic is None:
+                raise NotFoundError(f"no clinic {slug!r}")
+            return ClinicProfile.of(clinic)
+
+    def profile_for_key_hash(self, key_hash: str) -> ClinicProfile | None:
+        with self.db.session() as session:
+            clinic = session.scalar(select(Clinic).where(Clinic.api_key_hash == key_hash))
+            return ClinicProfile.of(clinic) if clinic is not None else None
+
+    def set_key_hash(self, slug: str, key_hash: str) -> None:
+        """Replace the clinic's key: the old one stops working when this commits."""
+        with self.db.session() as session:
+            changed = session.execute(
+                update(Clinic).where(Clinic.slug == slug).values(api_key_hash=key_hash)
+            ).rowcount  # type: ignore[attr-defined]
+            if not changed:
+                raise NotFoundError(f"no clinic {slug!r}")
+
+    def set_date_format(self, slug: str, date_format: str | None) -> None:
+        with self.db.session() as session:
+            changed = session.execute(
+                update(Clinic).where(Clinic.slug == slug).values(date_format=date_format)
+            ).rowcount  # type: ignore[attr-defined]
+            if not changed:
+                raise NotFoundError(f"no clinic {slug!r}")
+
+    def summaries(self) -> list[ClinicSummary]:
+        with self.db.session() as session:
+            counts = dict(
+                session.execute(
+                    select(Patient.clinic_id, func.count())
+                    .where(Patient.erased_at.is_(None))
+                    .group_by(Patient.clinic_id)
+                ).tuples()
+            )
+            return [
+                ClinicSummary(ClinicProfile.of(c), counts.get(c.id, 0), c.api_key_hash is not None)
+                for c in session.scalars(select(Clinic).order_by(Clinic.slug))
+            ]
+
+    # -- bulk enrollment (inside the caller's transaction) --------------------------------------
+
+    @staticmethod
+    def existing(
+        session: Session, clinic_id: int, external_ids: Sequence[str]
+    ) -> dict[str, ExistingPatient]:
+        """The clinic's patients among `external_ids`, with their latest active treatment."""
+        if not external_ids:
+            return {}
+        rows = session.execute(
+            select(
+                Patient.external_id,
+                Patient.id,
+                Patient.first_name,
+                Patient.phone,
+                Patient.timezone,
+                Patient.language,
+                Patient.channel,
+                Patient.erased_at,
+                Patient.telegram_chat_id.is_not(None),
+                Treatment.id,
+                Treatment.performed_at,
+            )
+            .outerjoin(
+                Treatment,
+                and_(Treatment.patient_id == Patient.id, Treatment.cancelled_at.is_(None)),
+            )
+            .where(Patient.clinic_id == clinic_id, Patient.external_id.in_(external_ids))
+            .order_by(Treatment.id)
+        ).tuples()
+        found: dict[str, ExistingPatient] = {}
+        for external_id, *fields in rows:
+            found[external_id] = ExistingPatient(*fields)  # later treatments win
+        return found
+
+    @staticmethod
+    def insert_patients(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+        """Their ids, in the order given."""
+        result = session.connection().execute(
+            insert(PATIENTS).returning(PATIENTS.c.id, sort_by_parameter_order=True), rows
+        )
+        return [row[0] for row in result]
+
+    @staticmethod
+    def insert_treatments(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+        result = session.connection().execute(
+            insert(TREATMENTS).returning(TREATMENTS.c.id, sort_by_parameter_order=True), rows
+        )
+        return [row[0] for row in result]
+
+    @staticmethod
+    def insert_reminders(session: Session, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            session.connection().execute(insert(REMINDERS), rows)
+
+    @staticmethod
+    def insert_invites(session: Session, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            session.connection().execute(insert(INVITES), rows)
+
+    @staticmethod
+    def update_patients(
+        session: Session, rows: list[dict[str, Any]], columns: Iterable[str]
+    ) -> None:
+        """`rows` carry `b_id` and one `b_<column>` per column."""
+        if not rows:
+            return
+        values = {c: bindparam(f"b_{c}", type_=PATIENTS.c[c].type) for c in columns}
+        values["updated_at"] = bindparam("b_updated_at", type_=PATIENTS.c.updated_at.type)
+        session.connection().execute(
+            update(PATIENTS).where(PATIENTS.c.id == bindparam("b_id")).values(values), rows
+        )
+
+    @staticmethod
+    def reroute_pending(session: Session, patient_id: int, channel: str) -> None:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.patient_id == patient_id, Reminder.status == ReminderStatus.PENDING)
+            .values(channel=channel)
+            .execution_options(synchronize_session=False)
+        )
+
+    # -- the API ------------------------------------------------------------------------------
+
+    def patient_detail(self, clinic_id: int, external_id: str) -> PatientDetail | None:
+        with self.db.session() as session:
+            patient = _patient(session, clinic_id, external_id)
+            if patient is None:
+                return None
+            treatments = session.scalars(
+                select(Treatment).where(Treatment.patient_id == patient.id).order_by(Treatment.id)
+            )
+            reminders = session.scalars(
+                select(Reminder)
+                .where(Reminder.patient_id == patient.id)
+                .order_by(Reminder.due_at, Reminder.id)
+            )
+            return PatientDetail(
+                external_id=patient.external_id,
+                first_name=patient.first_name,
+                phone=patient.phone,
+                telegram_linked=patient.telegram_chat_id is not None,
+                timezone=patient.timezone,
+                language=patient.language,
+                channel=patient.channel,
+                paused=patient.paused,
+                sms_opted_out=patient.sms_opted_out,
+                created_at=patient.created_at,
+                erased_at=patient.erased_at,
+                treatments=[
+                    TreatmentView(t.performed_at, t.registered_at, t.protocol, t.cancelled_at)
+                    for t in treatments
+                ],
+                reminders=[
+                    ReminderView(
+                        r.milestone,
+                        r.channel,
+                        r.due_at,
+                        r.expires_at,
+                        r.status,
+                        r.attempts,
+                        r.sent_at,
+                    )
+                    for r in reminders
+                ],
+            )
+
+    def erase(self, clinic_id: int, external_id: str, now: datetime) -> tuple[datetime, int] | None:
+        """Remove the patient's personal data and stop their reminders.
+
+        Returns (erased_at, reminders cancelled), or None when the clinic has no such patient.
+        The row and its external id stay, so a later re-import is recognised and refused.
+        """
+        with self.db.session() as session:
+            patient = _patient(session, clinic_id, external_id)
+            if patient is None:
+                return None
+            if patient.erased_at is None:
+                patient.erased_at = now
+            patient.first_name = None
+            patient.phone = None
+            patient.telegram_chat_id = None
+            patient.updated_at = now
+            cancelled = session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.patient_id == patient.id,
+                    # A reminder already handed to a provider (sending) cannot be recalled.
+                    Reminder.status.in_([ReminderStatus.PENDING, ReminderStatus.CLAIMED]),
+                )
+                .values(
+                    status=ReminderStatus.CANCELLED,
+                    claimed_by=None,
+                    lease_until=None,
+                    last_error="patient erased",
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            session.execute(
+                update(Conversation)
+                .where(Conversation.patient_id == patient.id)
+                .values(inbound_text=None, reply_text=None)
+                .execution_options(synchronize_session=False)
+            )
+            # An unused invite could otherwise attach a new chat to the erased record.
+            session.execute(
+                update(Invite)
+                .where(Invite.patient_id == patient.id, Invite.used_at.is_(None))
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            return patient.erased_at, int(cancelled)
+
+
+def _patient(session: Session, clinic_id: int, external_id: str) -> Patient | None:
+    return session.scalar(
+        select(Patient).where(Patient.clinic_id == clinic_id, Patient.external_id == external_id)
+    )
