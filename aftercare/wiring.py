@@ -110,6 +110,12 @@ def build_adapters(
     """Provider adapters for the configured channels; the console when none is configured."""
     settings = core.settings
     adapters: list[ChannelAdapter] = []
+    if settings.telegram_enabled:
+        from bot.telegram.adapter import TelegramAdapter
+
+        adapters.append(TelegramAdapter(core, inbound))
+    else:
+        log.info("no TELEGRAM_BOT_TOKEN: running without the Telegram channel")
     if settings.sms_enabled:
         from bot.sms.adapter import SmsAdapter
 
