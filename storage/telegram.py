@@ -1,0 +1,283 @@
+"""What the Telegram bot reads and writes: chats bound to patients, their flags and plans.
+
+A chat may be bound to more than one patient row (two clinics, or an invite after a
+self-registration); commands act on the one bound most recently, while flags a person sets
+for themselves (pause, language, blocked, erase) apply to every row of the chat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.db import Database
+from storage.models import (
+    Clinic,
+    Conversation,
+    InboundMessage,
+    Invite,
+    Patient,
+    Reminder,
+    ReminderStatus,
+    Treatment,
+)
+
+PROVIDER = "telegram"
+
+
+@dataclass(frozen=True)
+class ChatPatient:
+    """The patient a chat speaks as, with what the bot needs to answer them."""
+
+    id: int
+    clinic_id: int
+    first_name: str | None
+    timezone: str
+    language: str
+    paused: bool
+    clinic_name: str
+    clinic_phone: str
+    clinic_country: str
+    treatment_id: int | None  # the latest treatment not cancelled
+    performed_at: datetime | None
+    registered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    milestone: str
+    status: str
+    due_at: datetime
+
+
+def _for_chat(chat_id: int) -> Select[Patient]:
+    return (
+        select(Patient)
+        .where(Patient.telegram_chat_id == chat_id, Patient.erased_at.is_(None))
+        .order_by(Patient.updated_at.desc().nulls_last(), Patient.id.desc())
+    )
+
+
+class TelegramStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def patient_for_chat(self, chat_id: int) -> ChatPatient | None:
+        with self._db.session() as session:
+            patient = session.scalars(_for_chat(chat_id).limit(1)).first()
+            return None if patient is None else self._view(session, patient)
+
+    def patient(self, patient_id: int) -> ChatPatient | None:
+        with self._db.session() as session:
+            patient = session.get(Patient, patient_id)
+            if patient is None or patient.erased_at is not None:
+                return None
+            return self._view(session, patient)
+
+    def patient_at_clinic(self, chat_id: int, clinic_id: int) -> int | None:
+        with self._db.session() as session:
+            patient = session.scalars(
+                _for_chat(chat_id).where(Patient.clinic_id == clinic_id).limit(1)
+            ).first()
+            return None if patient is None else patient.id
+
+    def plan(self, treatment_id: int) -> list[PlanRow]:
+        with self._db.session() as session:
+            rows = session.execute(
+                select(Reminder.milestone, Reminder.status, Reminder.due_at).where(
+                    Reminder.treatment_id == treatment_id
+                )
+            ).all()
+        return [PlanRow(m, str(s), d) for m, s, d in rows]
+
+    # -- binding ----------------------------------------------------------------------------
+
+    def bind(self, patient_id: int, chat_id: int, now: datetime, skip: Sequence[str] = ()) -> bool:
+        """Bind the chat to an invited patient and make Telegram their channel.
+
+        Pending SMS reminders move to Telegram. The milestones in `skip` (the welcome, and
+        those it already covers because the chat shows it now) are not sent again. False if
+        the patient was erased meanwhile.
+        """
+        with self._db.session() as session:
+            patient = session.get(Patient, patient_id)
+            if patient is None or patient.erased_at is not None:
+                return False
+            patient.telegram_chat_id = chat_id
+            patient.telegram_unreachable = False
+            patient.channel = PROVIDER
+            patient.updated_at = now
+            session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.patient_id == patient_id,
+                    Reminder.status == ReminderStatus.PENDING,
+                    Reminder.channel != PROVIDER,
+                )
+                .values(channel=PROVIDER)
+                .execution_options(synchronize_session=False)
+            )
+            if skip:
+                session.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.patient_id == patient_id,
+                        Reminder.status == ReminderStatus.PENDING,
+                        Reminder.milestone.in_(list(skip)),
+                    )
+                    .values(status=ReminderStatus.SKIPPED, last_error="covered by the chat welcome")
+                    .execution_options(synchronize_session=False)
+                )
+            return True
+
+    def touch(self, patient_id: int, now: datetime) -> None:
+        """This patient is now the one the chat speaks as."""
+        with self._db.session() as session:
+            session.execute(update(Patient).where(Patient.id == patient_id).values(updated_at=now))
+
+    def renew_at_clinic(self, session: Session, patient_id: int, now: datetime) -> Patient:
+        """A returning patient registers a new treatment: close the earlier ones' plans."""
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        open_treatments = select(Treatment.id).where(
+            Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None)
+        )
+        session.execute(
+            update(Reminder)
+            .where(
+                Reminder.treatment_id.in_(open_treatments.scalar_subquery()),
+                Reminder.status == ReminderStatus.PENDING,
+            )
+            .values(status=ReminderStatus.CANCELLED, last_error="replaced by a new treatment")
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Treatment)
+            .where(Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None))
+            .values(cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return patient
+
+    # -- what the person sets for themselves ------------------------------------------------
+
+    def set_reachable(self, chat_id: int, reachable: bool) -> int:
+        return self._set(chat_id, telegram_unreachable=not reachable)
+
+    def set_paused(self, chat_id: int, paused: bool, now: datetime) -> int:
+        return self._set(chat_id, paused=paused, updated_at=now)
+
+    def set_language(self, chat_id: int, language: str) -> int:
+        return self._set(chat_id, language=language)
+
+    def erase(self, chat_id: int, now: datetime) -> int:
+        """Forget the person behind this chat: details, messages, invites; reminders cancelled.
+
+        The rows stay (without personal data) so a clinic's counts remain right.
+        """
+        with self._db.session() as session:
+            ids = list(
+                session.scalars(select(Patient.id).where(Patient.telegram_chat_id == chat_id))
+            )
+            if not ids:
+                return 0
+            session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.patient_id.in_(ids),
+                    Reminder.status.in_([ReminderStatus.PENDING, ReminderStatus.CLAIMED]),
+                )
+                .values(status=ReminderStatus.CANCELLED, last_error="patient erased")
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Treatment)
+                .where(Treatment.patient_id.in_(ids), Treatment.cancelled_at.is_(None))
+                .values(cancelled_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Conversation)
+                .where(Conversation.patient_id.in_(ids))
+                .values(inbound_text=None, reply_text=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Invite)
+                .where(Invite.patient_id.in_(ids), Invite.used_at.is_(None))
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Patient)
+                .where(Patient.id.in_(ids))
+                .values(
+                    first_name=None,
+                    phone=None,
+                    telegram_chat_id=None,
+                    paused=True,
+                    erased_at=now,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return len(ids)
+
+    # -- webhook redelivery -----------------------------------------------------------------
+
+    def first_delivery(self, update_id: int, now: datetime) -> bool:
+        """Record an update id; False if it was already handled (Telegram redelivered it)."""
+        try:
+            with self._db.session() as session:
+                session.execute(
+                    insert(InboundMessage).values(
+                        provider=PROVIDER, provider_message_id=str(update_id), received_at=now
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _set(self, chat_id: int, **values: object) -> int:
+        with self._db.session() as session:
+            result = session.execute(
+                update(Patient)
+                .where(Patient.telegram_chat_id == chat_id, Patient.erased_at.is_(None))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _view(session: Session, patient: Patient) -> ChatPatient:
+        clinic = session.get(Clinic, patient.clinic_id)
+        assert clinic is not None
+        treatment = session.scalars(
+            select(Treatment)
+            .where(Treatment.patient_id == patient.id, Treatment.cancelled_at.is_(None))
+            .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
+            .limit(1)
+        ).first()
+        return ChatPatient(
+            id=patient.id,
+            clinic_id=patient.clinic_id,
+            first_name=patient.first_name,
+            timezone=patient.timezone,
+            language=patient.language,
+            paused=patient.paused,
+            clinic_name=clinic.name,
+            clinic_phone=clinic.phone,
+            clinic_country=clinic.country,
+            treatment_id=treatment.id if treatment else None,
+            performed_at=treatment.performed_at if treatment else None,
+            registered_at=treatment.registered_at if treatment else None,
+        )
