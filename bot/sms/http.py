@@ -8,6 +8,7 @@ otherwise leaves unbounded.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,6 +16,10 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 
 TWILIO_API_BASE_URL = "https://api.twilio.com"
+
+
+def _basic(login: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
 
 
 class RebasedTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -48,13 +53,16 @@ class RebasedTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         timeout: float | None = None,  # noqa: ASYNC109 (the library's signature)
         allow_redirects: bool = False,
     ) -> Response:
+        if auth is not None:
+            # As a header: aiohttp deprecates its `auth` argument and BasicAuth.
+            headers = {**(headers or {}), "Authorization": _basic(*auth)}
         response: Any = await super().request(
             method,
             self.rebase(url),
             params=params,
             data=data,
             headers=headers,
-            auth=auth,
+            auth=None,
             timeout=timeout if timeout is not None else self.timeout,
             allow_redirects=allow_redirects,
         )
