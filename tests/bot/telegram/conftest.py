@@ -1,0 +1,116 @@
+"""A real PTB Application talking over HTTP to a fake Bot API started on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from aftercare.settings import Settings
+from aftercare.wiring import Core, build_core
+from bot.channel import InboundReply
+from bot.telegram.adapter import TelegramAdapter
+from scheduler.clock import FakeClock
+from scheduler.planning import NewPatient, Registration
+from storage.invites import InviteRepository
+from storage.patients import ClinicView
+from tests.conftest import make_settings
+from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramApi
+
+CHAT = 424242
+
+
+@dataclass
+class InboundDouble:
+    """Stands in for the conversation core: records what it was asked, answers simply."""
+
+    calls: list[dict[str, object]] = field(default_factory=list)
+    fail: bool = False
+
+    async def handle(
+        self, *, channel: str, text: str, patient_id: int | None, language: str | None = None
+    ) -> InboundReply:
+        self.calls.append(
+            {"channel": channel, "text": text, "patient_id": patient_id, "language": language}
+        )
+        if self.fail:
+            raise RuntimeError("core down")
+        escalated = "pus" in text
+        answer = "Please contact your clinic now." if escalated else "Gentle cleanser is fine."
+        return InboundReply(answer, "red_flag" if escalated else "cleanser", escalated, "en")
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeTelegramApi]:
+    api = FakeTelegramApi()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+def telegram_settings(url: str, api: FakeTelegramApi, **overrides: object) -> Settings:
+    return make_settings(
+        url,
+        telegram_bot_token=api.token,
+        telegram_api_base_url=api.base_url,
+        telegram_bot_username=BOT_USERNAME,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def tg_core(sqlite_url: str, fake_api: FakeTelegramApi, clock: FakeClock) -> Iterator[Core]:
+    core = build_core(telegram_settings(sqlite_url, fake_api), clock)
+    yield core
+    core.close()
+
+
+@pytest.fixture
+def glow(tg_core: Core) -> ClinicView:
+    return tg_core.patients.add_clinic(
+        "glow", "Glow Skin Clinic", "+15551234567", "America/New_York", "US", "en"
+    )
+
+
+@pytest.fixture
+def inbound() -> InboundDouble:
+    return InboundDouble()
+
+
+@pytest.fixture
+async def adapter(tg_core: Core, inbound: InboundDouble) -> AsyncIterator[TelegramAdapter]:
+    running = TelegramAdapter(tg_core, inbound, poll_timeout=1.0)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+def enrol(
+    core: Core,
+    clinic: ClinicView,
+    treated_ago: timedelta,
+    *,
+    external_id: str = "P1",
+    first_name: str | None = "Ana",
+    language: str = "en",
+    phone: str | None = None,
+) -> tuple[Registration, str]:
+    """A clinic enrols a patient for Telegram; returns the registration and invite token."""
+    registration = core.planner.register(
+        clinic.id,
+        NewPatient(
+            external_id,
+            clinic.timezone,
+            language=language,
+            first_name=first_name,
+            phone=phone,
+            channel="telegram",
+        ),
+        core.clock.now() - treated_ago,
+    )
+    token = InviteRepository(core.db).create(
+        registration.patient_id, core.clock.now(), timedelta(days=14)
+    )
+    return registration, token
