@@ -73,10 +73,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Esa hora todavía no ha llegado. Dime cuándo fue el tratamiento, por favor.",
     },
     "time_too_old": {
-        "en": "That was more than 14 days ago, so your reminders are already behind you. "
-        "For any question, contact your clinic.",
-        "es": "Eso fue hace más de 14 días, así que los recordatorios ya han pasado. Para "
-        "cualquier duda, contacta con tu clínica.",
+        "en": "That was more than 14 days ago, past the reminder period. If you mistyped, "
+        "send the date again; for any question, contact your clinic.",
+        "es": "Eso fue hace más de 14 días, fuera del periodo de recordatorios. Si te "
+        "equivocaste, escribe la fecha de nuevo; para cualquier duda, contacta con tu clínica.",
     },
     "time_gap": {
         "en": "That time didn't exist on the clock that day (the clocks moved forward). "

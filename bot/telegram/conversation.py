@@ -80,6 +80,7 @@ class Draft:
     local: datetime | None = None  # naive wall-clock time in `zone`
     first_name: str | None = None
     treatment_id: int | None = None
+    confirming: bool = False  # the patient saw the plan and is correcting the time
 
 
 def _keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -395,15 +396,14 @@ class TelegramBot:
         problem = self._time_problem(draft.zone, local)
         if problem is not None:
             await self._say(update, context, text(problem, draft.language))
-            if problem == "time_too_old":
-                self._clear(context)
-                return END
             return await self._ask_day(
                 update, context, self._keep(context, replace(draft, day=None))
             )
         draft = self._keep(context, replace(draft, local=local))
         if draft.flow == "treatment":
             return await self._apply_correction(update, context, draft)
+        if draft.confirming:
+            return await self._ask_confirmation(update, context, draft)
         zone = ZoneInfo(draft.zone)
         when = format_local(localize(local, zone), zone, draft.language)
         keyboard = _keyboard(
@@ -487,7 +487,7 @@ class TelegramBot:
         return await self._ask_confirmation(update, context, replace(draft, first_name=None))
 
     async def _ask_confirmation(self, update: Update, context: Context, draft: Draft) -> int:
-        draft = self._keep(context, draft)
+        draft = self._keep(context, replace(draft, confirming=True))
         assert draft.local is not None
         zone = ZoneInfo(draft.zone)
         lang = draft.language

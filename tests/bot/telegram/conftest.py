@@ -13,7 +13,9 @@ from aftercare.wiring import Core, build_core
 from bot.channel import InboundReply
 from bot.telegram.adapter import TelegramAdapter
 from scheduler.clock import FakeClock
+from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
 from scheduler.planning import NewPatient, Registration
+from scheduler.rate_limit import RateLimiter
 from storage.invites import InviteRepository
 from storage.patients import ClinicView
 from tests.conftest import make_settings
@@ -114,3 +116,17 @@ def enrol(
         registration.patient_id, core.clock.now(), timedelta(days=14)
     )
     return registration, token
+
+
+def dispatcher_for(core: Core, adapter: TelegramAdapter) -> Dispatcher:
+    """The real dispatch engine with the Telegram channel as its only lane."""
+    lane = ChannelLane("telegram", adapter.channel, RateLimiter(None, core.clock))
+    return Dispatcher(
+        core.reminders,
+        core.patients,
+        [lane],
+        core.protocols,
+        core.protocol,
+        core.clock,
+        DispatchConfig(),
+    )
