@@ -79,12 +79,12 @@ class SmsStore:
                 if session.get_bind().dialect.name == "postgresql"
                 else sqlite.insert(InboundMessage)
             )
-            result = session.execute(
-                insert.values(values).on_conflict_do_nothing(
-                    index_elements=["provider", "provider_message_id"]
-                )
+            inserted = session.scalar(
+                insert.values(values)
+                .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
+                .returning(InboundMessage.id)
             )
-        return int(result.rowcount) == 1  # type: ignore[attr-defined]
+        return inserted is not None
 
     def release_inbound(self, provider: str, message_id: str) -> None:
         """Processing failed: forget the id so Twilio's redelivery is processed."""

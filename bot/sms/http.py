@@ -26,10 +26,10 @@ class RebasedTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """Create it inside the running event loop (it opens an aiohttp session); close() it."""
 
     def __init__(self, base_url: str = TWILIO_API_BASE_URL, timeout: float = 10.0) -> None:
-        super().__init__(timeout=timeout)
         base = urlsplit(base_url.rstrip("/"))
         if base.scheme not in ("http", "https") or not base.netloc:
             raise ValueError(f"TWILIO_API_BASE_URL must be an http(s) URL, got {base_url!r}")
+        super().__init__(timeout=timeout)
         self._base = base
         self._rebase = base_url.rstrip("/") != TWILIO_API_BASE_URL
 

@@ -1,0 +1,250 @@
+"""The outbound channel alone: the real twilio client against the fake API, each error
+class, and what reaches the logs."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.channel import OutboundMessage, SendResult, SendStatus
+from bot.sms.adapter import SmsAdapter, TwilioConfig
+from bot.sms.channel import SmsSender, validity_seconds
+from bot.sms.http import RebasedTwilioHttpClient
+from scheduler.clock import FakeClock
+from storage.db import Database
+from storage.sms import SmsStore
+from tests.bot.sms.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FROM_NUMBER,
+    PATIENT_PHONE,
+    PUBLIC_BASE_URL,
+    ScriptedConversations,
+)
+from tests.fakes.twilio_api import FakeTwilioApi
+
+BODY = "Makeup can go back on today: mineral, on clean skin, with clean brushes."
+
+
+def make_adapter(
+    api_url: str,
+    sqlite_url: str,
+    clock: FakeClock,
+    *,
+    timeout: float = 2.0,
+    token: str = AUTH_TOKEN,
+) -> SmsAdapter:
+    config = TwilioConfig(
+        ACCOUNT_SID,
+        token,
+        SmsSender(FROM_NUMBER),
+        api_base_url=api_url,
+        public_base_url=PUBLIC_BASE_URL,
+        timeout_seconds=timeout,
+    )
+    store = SmsStore(Database(sqlite_url))
+    return SmsAdapter(
+        config, store, ScriptedConversations(), clock, rate_per_second=1, emergency_number="911"
+    )
+
+
+@pytest.fixture
+async def adapter(
+    twilio_api: FakeTwilioApi, sqlite_url: str, clock: FakeClock
+) -> AsyncIterator[SmsAdapter]:
+    built = make_adapter(twilio_api.url, sqlite_url, clock)
+    await built.start()
+    yield built
+    await built.stop()
+
+
+def message(
+    clock: FakeClock, text: str = BODY, window: timedelta = timedelta(hours=20)
+) -> OutboundMessage:
+    return OutboundMessage(
+        channel="sms",
+        address=PATIENT_PHONE,
+        text=text,
+        patient_id=7,
+        reminder_id=42,
+        valid_until=clock.now() + window,
+    )
+
+
+async def test_a_sent_text_carries_the_twilio_sid_encoding_and_segments(
+    adapter: SmsAdapter, twilio_api: FakeTwilioApi, clock: FakeClock
+) -> None:
+    result = await adapter.channel.send(message(clock))
+
+    [request] = twilio_api.created
+    assert result == SendResult.sent(request.sid, encoding="GSM-7", segments=1)
+    assert request.form["Body"] == BODY
+    assert request.form["ValidityPeriod"] == "36000"  # Twilio's maximum, inside 20 h
+    assert request.form["StatusCallback"] == f"{PUBLIC_BASE_URL}/twilio/status?reminder=42"
+
+
+async def test_a_text_outside_gsm7_is_counted_as_ucs2(
+    adapter: SmsAdapter, clock: FakeClock
+) -> None:
+    result = await adapter.channel.send(message(clock, "Hola Mónica 😊 " + "x" * 60))
+    assert (result.encoding, result.segments) == ("UCS-2", 2)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "problem_details", "expected", "opted_out", "unreachable"),
+    [
+        (400, 21610, False, SendStatus.PERMANENT, True, False),
+        (400, 21610, True, SendStatus.PERMANENT, True, False),  # TwilioServiceException
+        (400, 21211, False, SendStatus.PERMANENT, False, True),
+        (400, 21614, False, SendStatus.PERMANENT, False, True),
+        (400, 21612, True, SendStatus.PERMANENT, False, True),
+        (400, 21408, False, SendStatus.PERMANENT, False, True),
+        (400, 21602, False, SendStatus.PERMANENT, False, False),  # message body required
+        (429, 20429, False, SendStatus.TRANSIENT, False, False),
+        (429, None, False, SendStatus.TRANSIENT, False, False),
+        (500, None, False, SendStatus.TRANSIENT, False, False),
+        (502, None, True, SendStatus.TRANSIENT, False, False),
+        (503, None, False, SendStatus.TRANSIENT, False, False),
+    ],
+)
+async def test_each_twilio_error_is_classified(
+    adapter: SmsAdapter,
+    twilio_api: FakeTwilioApi,
+    clock: FakeClock,
+    status: int,
+    code: int | None,
+    problem_details: bool,
+    expected: SendStatus,
+    opted_out: bool,
+    unreachable: bool,
+) -> None:
+    twilio_api.fail_next(
+        status, code, "Something about the number", problem_details=problem_details
+    )
+
+    result = await adapter.channel.send(message(clock))
+
+    assert (result.status, result.opted_out, result.unreachable) == (
+        expected,
+        opted_out,
+        unreachable,
+    )
+    assert result.error_code == str(code or status)
+    assert result.error and PATIENT_PHONE not in result.error
+    if status == 429:
+        assert result.retry_after and result.retry_after > 0
+
+
+async def test_a_slow_api_is_a_transient_timeout(
+    twilio_api: FakeTwilioApi, sqlite_url: str, clock: FakeClock
+) -> None:
+    adapter = make_adapter(twilio_api.url, sqlite_url, clock, timeout=0.2)
+    await adapter.start()
+    twilio_api.slow_next(2.0)
+    try:
+        result = await adapter.channel.send(message(clock))
+    finally:
+        await adapter.stop()
+    assert (result.status, result.error_code) == (SendStatus.TRANSIENT, "timeout")
+
+
+async def test_an_unreachable_api_is_a_transient_network_error(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    adapter = make_adapter(f"http://127.0.0.1:{port}", sqlite_url, clock)
+    await adapter.start()
+    try:
+        result = await adapter.channel.send(message(clock))
+    finally:
+        await adapter.stop()
+    assert (result.status, result.error_code) == (SendStatus.TRANSIENT, "network")
+
+
+async def test_wrong_credentials_are_retried_not_blamed_on_the_patient(
+    twilio_api: FakeTwilioApi, sqlite_url: str, clock: FakeClock
+) -> None:
+    adapter = make_adapter(twilio_api.url, sqlite_url, clock, token="wrong")
+    await adapter.start()
+    try:
+        result = await adapter.channel.send(message(clock))
+    finally:
+        await adapter.stop()
+    assert (result.status, result.error_code) == (SendStatus.TRANSIENT, "20003")
+    assert not (result.opted_out or result.unreachable)
+
+
+async def test_nothing_is_sent_once_the_window_has_closed(
+    adapter: SmsAdapter, twilio_api: FakeTwilioApi, clock: FakeClock
+) -> None:
+    result = await adapter.channel.send(message(clock, window=timedelta(milliseconds=500)))
+    assert result.status == SendStatus.TRANSIENT
+    assert twilio_api.requests == []
+
+
+async def test_a_stopped_channel_fails_transiently(
+    adapter: SmsAdapter, twilio_api: FakeTwilioApi, clock: FakeClock
+) -> None:
+    await adapter.stop()
+    result = await adapter.channel.send(message(clock))
+    assert (result.status, result.error_code) == (SendStatus.TRANSIENT, "not_started")
+    assert twilio_api.requests == []
+
+
+async def test_no_phone_number_or_body_reaches_the_logs(
+    adapter: SmsAdapter,
+    twilio_api: FakeTwilioApi,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await adapter.channel.send(message(clock))
+    for status, code in [(400, 21610), (400, 21211), (500, None)]:
+        twilio_api.fail_next(status, code, "The number is wrong")
+        await adapter.channel.send(message(clock))
+    assert len(twilio_api.requests) == 4
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for secret in (PATIENT_PHONE, PATIENT_PHONE[2:], BODY, "Makeup can go back", AUTH_TOKEN):
+        assert secret not in logged
+
+
+@pytest.mark.parametrize(
+    ("left", "expected"),
+    [
+        (timedelta(hours=30), 36_000),
+        (timedelta(hours=2, seconds=0.9), 7200),
+        (timedelta(seconds=1), 1),
+        (timedelta(seconds=0.5), 0),
+        (timedelta(seconds=-10), 0),
+    ],
+)
+def test_validity_is_the_whole_seconds_left_capped_at_twilios_maximum(
+    clock: FakeClock, left: timedelta, expected: int
+) -> None:
+    assert validity_seconds(clock.now() + left, clock.now()) == expected
+    assert validity_seconds(None, clock.now()) is None
+
+
+async def test_the_http_client_keeps_path_and_query_on_the_configured_host() -> None:
+    client = RebasedTwilioHttpClient("http://127.0.0.1:9999/twilio-fake/")
+    default = RebasedTwilioHttpClient()
+    try:
+        url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?PageSize=5"
+        assert client.rebase(url) == (
+            "http://127.0.0.1:9999/twilio-fake/2010-04-01/Accounts/AC1/Messages.json?PageSize=5"
+        )
+        assert default.rebase(url) == url
+    finally:
+        await client.close()
+        await default.close()
+
+
+def test_a_base_url_that_is_not_http_is_refused() -> None:
+    with pytest.raises(ValueError, match="TWILIO_API_BASE_URL"):
+        RebasedTwilioHttpClient("api.twilio.com")
