@@ -1,0 +1,184 @@
+"""The conversation core: one patient message in, one reply out. Pure and channel-agnostic.
+
+Telegram and SMS both call `reply`, so they answer identically; only the rendering differs.
+Order matters: warning signs first (they must never be missed behind an FAQ topic), then
+the best FAQ topic, answered against the patient's own timeline when we know it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from messages import gsm7
+from messages.answers import LOCALES, Channel, FaqLocale, Text, keyword_models, load_faq
+from messages.faq import UNKNOWN, classify, detect_language
+from messages.protocol import Protocol
+from messages.redflags import check
+from messages.when import format_when
+from scheduler.timeline import milestone_times
+
+Category = Literal["red_flag", "emergency"]
+SMS_CHAR_BUDGET = 306
+SMS_SEGMENT_BUDGET = 2
+
+
+@dataclass(frozen=True)
+class PatientContext:
+    """What the reply needs to know about a registered patient."""
+
+    first_name: str | None
+    language: str
+    timezone: ZoneInfo
+    treated_at: datetime | None  # the current treatment; None if there is none
+    clinic_name: str
+    clinic_phone: str
+    protocol: Protocol | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    topic: str  # an FAQ topic, "unknown", "red_flag" or "emergency"
+    escalate: bool
+    category: Category | None  # why it escalated
+    language: str
+    also: str | None = None  # a second topic the message asked about, answered too if room
+
+
+def choose_language(
+    patient: PatientContext | None, text: str, hint: str | None, default: str
+) -> str:
+    """A registered patient's stored language; otherwise what the text is written in, then
+    the channel's hint (a Telegram user's app language), then the service default."""
+    if patient is not None and patient.language in LOCALES:
+        return patient.language
+    fallback = hint if hint in LOCALES else default
+    return detect_language(text, default=fallback if fallback in LOCALES else "en")
+
+
+def fits_sms(text: str) -> bool:
+    cost = gsm7.cost(text)
+    return (
+        cost.encoding == "GSM-7"
+        and cost.segments <= SMS_SEGMENT_BUDGET
+        and len(text) <= SMS_CHAR_BUDGET
+    )
+
+
+class _Renderer:
+    """Fills templates for one channel: plain GSM-7 values for SMS, escaped for Telegram."""
+
+    def __init__(self, channel: Channel, values: Mapping[str, str]) -> None:
+        self.channel = channel
+        self.values = {key: self.value(text) for key, text in values.items()}
+
+    def value(self, text: str) -> str:
+        if self.channel == "sms":
+            return gsm7.to_gsm7(text)
+        return html.escape(text, quote=False)
+
+    def __call__(self, template: Text, **extra: str) -> str:
+        values = dict(self.values)
+        values.update({key: self.value(text) for key, text in extra.items()})
+        return template.get(self.channel).format_map(values).strip()
+
+
+def _schedule(
+    faq: FaqLocale,
+    patient: PatientContext,
+    protocol: Protocol,
+    now: datetime,
+    render: _Renderer,
+    language: str,
+) -> str:
+    answer = faq.topics["schedule"].answer
+    assert patient.treated_at is not None
+    times = milestone_times(patient.treated_at, protocol, patient.timezone)
+    upcoming = [(key, when) for key, when in times.items() if when > now]
+    if not upcoming:
+        return render(answer["finished"])
+    lines: list[str] = []
+    text = ""
+    for key, when in upcoming:
+        titles = protocol.milestone(key).title
+        title = titles.get(language) or next(iter(titles.values()))
+        line = render(
+            answer["step"], title=title, when=format_when(when, patient.timezone, now, language)
+        )
+        candidate = render(answer["upcoming"], steps="\n".join([*lines, line]))
+        if render.channel == "sms" and not fits_sms(candidate) and lines:
+            break  # the next reminder will tell them the rest
+        lines.append(line)
+        text = candidate
+    return text
+
+
+def _topic_answer(
+    faq: FaqLocale,
+    topic: str,
+    patient: PatientContext | None,
+    now: datetime,
+    render: _Renderer,
+    language: str,
+) -> str:
+    entry = faq.topics[topic]
+    protocol = patient.protocol if patient is not None else None
+    if patient is None or patient.treated_at is None or protocol is None:
+        return render(entry.answer["general"])
+    if topic == "schedule":
+        return _schedule(faq, patient, protocol, now, render, language)
+    if entry.milestone is None or entry.milestone not in {m.key for m in protocol.timed}:
+        return render(entry.answer["general"])
+    reached = milestone_times(patient.treated_at, protocol, patient.timezone)[entry.milestone]
+    when = format_when(reached, patient.timezone, now, language)
+    return render(entry.answer["after" if reached <= now else "before"], when=when)
+
+
+def reply(
+    patient: PatientContext | None,
+    text: str,
+    now: datetime,
+    channel: Channel = "sms",
+    *,
+    language: str | None = None,
+    emergency_number: str = "911",
+    default_language: str = "en",
+) -> Reply:
+    """Answer one message. `patient` is None for a sender we cannot match to a patient;
+    `language` is a hint used only for such senders."""
+    lang = choose_language(patient, text, language, default_language)
+    faq = load_faq(lang)
+    contact = (
+        faq.values.contact_known.format(
+            clinic_name=patient.clinic_name, clinic_phone=patient.clinic_phone
+        )
+        if patient is not None
+        else faq.values.contact_unknown
+    )
+    render = _Renderer(
+        channel,
+        {
+            "contact": contact,
+            "emergency_number": emergency_number,
+            # Only a registered patient's clinic is alerted.
+            "alerted": faq.values.alerted if patient is not None else "",
+        },
+    )
+    finding = check(text)
+    if finding is not None:
+        body = render(faq.topics[finding.category].answer["general"])
+        return Reply(body, finding.category, True, finding.category, lang)
+    match = classify(text, keyword_models(), faq.threshold)
+    body = _topic_answer(faq, match.topic, patient, now, render, lang)
+    also = match.secondary if match.topic != UNKNOWN else None
+    if also is not None:
+        extra = _topic_answer(faq, also, patient, now, render, lang)
+        combined = f"{body}\n\n{extra}"
+        if channel == "telegram" or fits_sms(combined):
+            body = combined
+    return Reply(body, match.topic, False, None, lang, also)
