@@ -24,9 +24,14 @@ CLAUSE_WORDS = frozenset({"but", "though", "although", "just", "only", "pero", "
 
 UNKNOWN = "unknown"
 
-NEGATORS = frozenset(
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+NEGATORS = _words(
     "no not nothing none never without dont doesnt didnt isnt arent wasnt werent havent hasnt "
-    "hadnt nor neither zero ni sin nada nunca tampoco ningun ninguna ninguno".split()
+    "hadnt nor neither zero ni sin nada nunca tampoco ningun ninguna ninguno"
 )
 # "I don't know if...", "no sé si...": doubt, not denial.
 DOUBT = frozenset({"know", "sure", "think", "se", "creo"})
@@ -230,18 +235,18 @@ def classify(text: str, models: Iterable[Sequence[TopicKeywords]], threshold: fl
 
 # --- language ----------------------------------------------------------------------------
 
-_SPANISH_WORDS = frozenset(
+_SPANISH_WORDS = _words(
     "que puedo puede puedes se me mi mis la las el los es esta estoy tengo tiene cuando cuanto "
     "cuantos cuantas como donde por para con sin pero muy mucho poco un una unos unas y o ya hoy "
     "ayer manana hola gracias buenas buenos dias tardes noches si no del al lo le les esto eso "
     "hace hacer usar cara piel normal despues antes otra vez hay duele ponerme volver nada ni "
-    "tambien porfa xq q jaja cual quien ustedes tratamiento sesion".split()
+    "tambien porfa xq q jaja cual quien ustedes tratamiento sesion"
 )
-_ENGLISH_WORDS = frozenset(
+_ENGLISH_WORDS = _words(
     "i im is it its the a an my me can cant when what how do does did should will would to of "
     "and or in on at for with after before yet ok okay still just really hi hello thanks thank "
     "you your is are was have has get go face skin normal again next day today tomorrow this "
-    "that there theres any some not no lol pls please wanna gonna tmrw idk".split()
+    "that there theres any some not no lol pls please wanna gonna tmrw idk"
 )
 _SPANISH_MARKS = frozenset("ñ¿¡áéíóú")
 

@@ -36,7 +36,8 @@ def format_when(instant: datetime, zone: ZoneInfo, now: datetime, language: str)
     if language == "es":
         day = _RELATIVE["es"].get(days)
         if day is None:
-            day = f"el {_WEEKDAYS['es'][local.weekday()]} {local.day} {_MONTHS['es'][local.month - 1]}"
+            weekday, month = _WEEKDAYS["es"][local.weekday()], _MONTHS["es"][local.month - 1]
+            day = f"el {weekday} {local.day} {month}"
         return f"{day} a las {clock}"
     day = _RELATIVE["en"].get(days) or (
         f"{_WEEKDAYS['en'][local.weekday()]} {local.day} {_MONTHS['en'][local.month - 1]}"
