@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import timedelta
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -29,7 +30,7 @@ class Duration:
         """Days and weeks move the calendar date; minutes and hours are elapsed time."""
         return self.unit in ("days", "weeks")
 
-    @property
+    @cached_property
     def nominal(self) -> timedelta:
         """The length ignoring DST; exact for elapsed units."""
         return timedelta(**{self.unit: self.amount})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,8 +15,12 @@ from scheduler.clock import Clock
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import PlannedReminder, plan
 from storage.db import Database
-from storage.models import Patient, Reminder, ReminderStatus, Treatment
+from storage.models import Base, Patient, Reminder, ReminderStatus, Treatment
 from storage.patients import DuplicateError, NotFoundError
+
+PATIENTS = Base.metadata.tables["patient"]
+TREATMENTS = Base.metadata.tables["treatment"]
+REMINDERS = Base.metadata.tables["reminder"]
 
 # Clocks disagree a little; a treatment "in the future" by less than this is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -121,6 +125,57 @@ class Planner:
         self._notify(registration.planned)
         return registration
 
+    def register_batch(
+        self, clinic_id: int, items: Sequence[tuple[NewPatient, datetime]]
+    ) -> list[Registration]:
+        """Many new patients in one transaction: three bulk inserts instead of 2n+1 statements.
+
+        Treatment times must already be valid (`treatment_time_problem`); the clinic's import
+        validates every row before it gets here.
+        """
+        now = self.clock.now()
+        protocol = self.default_protocol
+        zones: dict[str, ZoneInfo] = {}
+        with self.db.session() as session:
+            # Core statements on the tables: the ORM's bulk path costs more than SQLite does.
+            connection = session.connection()
+            patient_ids = list(
+                connection.scalars(
+                    insert(PATIENTS).returning(PATIENTS.c.id, sort_by_parameter_order=True),
+                    [_patient_row(clinic_id, patient, now) for patient, _ in items],
+                )
+            )
+            treatment_ids = list(
+                connection.scalars(
+                    insert(TREATMENTS).returning(TREATMENTS.c.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "patient_id": pid,
+                            "performed_at": treated_at,
+                            "registered_at": now,
+                            "protocol": protocol.name,
+                        }
+                        for pid, (_, treated_at) in zip(patient_ids, items, strict=True)
+                    ],
+                )
+            )
+            registrations = []
+            rows: list[dict[str, object]] = []
+            for pid, tid, (patient, treated_at) in zip(
+                patient_ids, treatment_ids, items, strict=True
+            ):
+                zone = zones.get(patient.timezone) or zones.setdefault(
+                    patient.timezone, ZoneInfo(patient.timezone)
+                )
+                planned = plan(treated_at, protocol, zone, self.quiet, now)
+                rows.extend(
+                    _reminder_row(tid, pid, patient.preferred_channel(), p) for p in planned
+                )
+                registrations.append(Registration(pid, tid, planned))
+            connection.execute(insert(REMINDERS), rows)
+        self._notify([p for r in registrations for p in r.planned[:1]])
+        return registrations
+
     def add_treatment(
         self,
         session: Session,
@@ -150,20 +205,7 @@ class Planner:
         session.flush()
         session.execute(
             insert(Reminder),
-            [
-                {
-                    "treatment_id": treatment.id,
-                    "patient_id": patient.id,
-                    "milestone": p.key,
-                    "channel": patient.channel,
-                    "due_at": p.due_at,
-                    "expires_at": p.expires_at,
-                    "next_attempt_at": p.due_at,
-                    "status": ReminderStatus.PENDING.value,
-                    "attempts": 0,
-                }
-                for p in planned
-            ],
+            [_reminder_row(treatment.id, patient.id, patient.channel, p) for p in planned],
         )
         return Registration(patient.id, treatment.id, planned)
 
@@ -241,3 +283,37 @@ class Planner:
     def _notify(self, planned: list[PlannedReminder]) -> None:
         if self.on_planned is not None and planned:
             self.on_planned(min(p.due_at for p in planned))
+
+
+def _patient_row(clinic_id: int, patient: NewPatient, now: datetime) -> dict[str, object]:
+    return {
+        "clinic_id": clinic_id,
+        "external_id": patient.external_id,
+        "first_name": patient.first_name,
+        "phone": patient.phone,
+        "telegram_chat_id": patient.telegram_chat_id,
+        "timezone": patient.timezone,
+        "language": patient.language,
+        "channel": patient.preferred_channel(),
+        "sms_opted_out": False,
+        "sms_unreachable": False,
+        "telegram_unreachable": False,
+        "paused": False,
+        "created_at": now,
+    }
+
+
+def _reminder_row(
+    treatment_id: int, patient_id: int, channel: str, p: PlannedReminder
+) -> dict[str, object]:
+    return {
+        "treatment_id": treatment_id,
+        "patient_id": patient_id,
+        "milestone": p.key,
+        "channel": channel,
+        "due_at": p.due_at,
+        "expires_at": p.expires_at,
+        "next_attempt_at": p.due_at,
+        "status": ReminderStatus.PENDING.value,
+        "attempts": 0,
+    }

@@ -26,7 +26,7 @@ class PlannedReminder:
 
 
 def _require_aware(instant: datetime, name: str) -> None:
-    if instant.tzinfo is None or instant.utcoffset() is None:
+    if instant.tzinfo is None:
         raise ValueError(f"{name} must be timezone-aware")
 
 

@@ -7,14 +7,13 @@ engine died between handing a message to the provider and recording the answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, func, insert, select, update
+from sqlalchemy import Row, Select, and_, bindparam, func, select, update
 
-from scheduler.timeline import PlannedReminder
 from storage.db import Database
 from storage.models import Clinic, Patient, Reminder, ReminderStatus, Treatment
 
@@ -77,18 +76,6 @@ class Recovery:
 class ReminderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    # -- planning ---------------------------------------------------------------------------
-
-    def add_planned(
-        self, treatment_id: int, patient_id: int, channel: str, planned: Iterable[PlannedReminder]
-    ) -> int:
-        rows = [_planned_row(treatment_id, patient_id, channel, p) for p in planned]
-        if not rows:
-            return 0
-        with self._db.session() as session:
-            session.execute(insert(Reminder), rows)
-        return len(rows)
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -281,22 +268,6 @@ class ReminderRepository:
                 select(Reminder.status, func.count()).group_by(Reminder.status)
             ).all()
         return {str(status): int(count) for status, count in rows}
-
-
-def _planned_row(
-    treatment_id: int, patient_id: int, channel: str, p: PlannedReminder
-) -> dict[str, object]:
-    return {
-        "treatment_id": treatment_id,
-        "patient_id": patient_id,
-        "milestone": p.key,
-        "channel": channel,
-        "due_at": p.due_at,
-        "expires_at": p.expires_at,
-        "next_attempt_at": p.due_at,
-        "status": S.PENDING.value,
-        "attempts": 0,
-    }
 
 
 def _outcome_row(o: Outcome) -> dict[str, object]:
