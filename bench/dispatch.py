@@ -22,18 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from aftercare.settings import Settings  # noqa: E402
-from aftercare.wiring import Core, build_core  # noqa: E402
-from bot.channel import OutboundMessage, SendResult  # noqa: E402
-from scheduler.clock import FakeClock, SystemClock  # noqa: E402
-from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher  # noqa: E402
-from scheduler.planning import NewPatient  # noqa: E402
-from scheduler.rate_limit import RateLimiter  # noqa: E402
-from scheduler.service import DispatchService  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Reminder  # noqa: E402
+from aftercare.settings import Settings
+from aftercare.wiring import Core, build_core
+from bot.channel import OutboundMessage, SendResult
+from scheduler.clock import FakeClock, SystemClock
+from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
+from scheduler.planning import NewPatient
+from scheduler.rate_limit import RateLimiter
+from scheduler.service import DispatchService
+from storage.migrate import upgrade
+from storage.models import Reminder
 
 ZONES = ["America/New_York", "America/Los_Angeles", "Europe/Madrid", "Europe/London", "Asia/Tokyo"]
 BATCH = 5000
