@@ -27,7 +27,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channel import InboundHandler
 from bot.sms import delivery
-from bot.sms.keywords import keyword
+from bot.sms.keywords import Keyword, keyword
 from messages import gsm7
 from messages.sms_texts import sms_text
 from scheduler.clock import Clock
@@ -113,8 +113,15 @@ class SmsWebhooks:
         if not await asyncio.to_thread(self.store.claim_inbound, PROVIDER, message_sid, now):
             log.info("inbound sms %s already processed: ignored", message_sid)
             return twiml()
+        opt_out_type = str(form.get("OptOutType") or "").lower()
         try:
-            reply = await self._answer(message_sid, phone, text, has_media=media not in ("", "0"))
+            reply = await self._answer(
+                message_sid,
+                phone,
+                text,
+                has_media=media not in ("", "0"),
+                opt_out_type=opt_out_type,
+            )
         except Exception:
             # Let Twilio's redelivery try again rather than lose the patient's message.
             await asyncio.to_thread(self.store.release_inbound, PROVIDER, message_sid)
@@ -131,10 +138,14 @@ class SmsWebhooks:
         return twiml(reply)
 
     async def _answer(
-        self, message_sid: str, phone: str, text: str, *, has_media: bool
+        self, message_sid: str, phone: str, text: str, *, has_media: bool, opt_out_type: str = ""
     ) -> str | None:
         """The reply body for one inbound text, or None for no reply."""
         word = keyword(text)
+        if opt_out_type in ("stop", "start", "help"):
+            # Twilio recognised a keyword (with Advanced Opt-Out, possibly a custom one):
+            # its verdict is what it enforces, so it is the one to follow.
+            word = Keyword(opt_out_type, word.language if word else "")  # type: ignore[arg-type]
         now = self.clock.now()
         if word is not None and word.kind in ("stop", "start"):
             opted_out = word.kind == "stop"
@@ -150,7 +161,7 @@ class SmsWebhooks:
         contact = await asyncio.to_thread(self.store.contact, phone)
         if contact is None:
             log.info("inbound sms %s from a number no patient has", message_sid)
-            language = word.language if word is not None else self.config.default_language
+            language = (word.language if word else "") or self.config.default_language
             return sms_text(
                 "unknown_number", language, emergency_number=self.config.emergency_number
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -124,6 +125,38 @@ async def test_after_stop_no_more_sms_and_start_resumes(sms: SmsHarness) -> None
     sms.clock.advance(timedelta(days=1))  # the sweat reminder is due
     assert await sms.dispatcher.dispatch_due() == 1
     assert sms.api.created[-1].form["To"] == PATIENT_PHONE
+
+
+async def test_twilios_own_keyword_verdict_is_followed(sms: SmsHarness) -> None:
+    """With Advanced Opt-Out, Twilio flags custom keywords (here French) as OptOutType."""
+    patient_id = sms.register()
+    params = {"MessageSid": "SM" + "c" * 32, "From": PATIENT_PHONE, "Body": "ARRET"}
+
+    response = await sms.post_signed("/twilio/sms", {**params, "OptOutType": "STOP"})
+
+    assert reply_of(response) == []
+    assert opted_out(sms, patient_id)
+    assert not sms.inbound.calls
+
+
+async def test_no_phone_number_or_message_text_reaches_the_logs(
+    sms: SmsHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sms.register()
+    await sms.dispatcher.dispatch_due()
+    questions = ["Is swelling normal on day two?", "HELP", "STOP", "START"]
+    for text in questions:
+        await sms.text_in(text)
+    await sms.text_in("Who are you?", phone="+15559998888")
+    sid = sms.api.created[0].sid
+    assert sid is not None
+    await sms.status(sid, "delivered", 1)
+
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert "inbound sms" in logged
+    for secret in (PATIENT_PHONE, "+15559998888", "swelling", "Who are you", "Glow Skin"):
+        assert secret not in logged
 
 
 @pytest.mark.parametrize("word", ["UNSTOP", "yes", "Start!", "ALTA"])
