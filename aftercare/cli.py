@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aftercare.ask import ask as ask_command
 from aftercare.settings import ConfigError, Settings, load_settings
 from messages.protocol import Channel as RenderChannel
 from messages.protocol import ProtocolError, load_protocol
@@ -279,6 +280,9 @@ def reminders(
             r.last_error or "",
         )
     out.print(table)
+
+
+app.command("ask")(ask_command)
 
 
 def main() -> None:

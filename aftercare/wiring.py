@@ -101,7 +101,19 @@ def build_inbound(core: Core, channels: Mapping[str, Channel]) -> InboundHandler
 
     `channels` is filled in after the adapters exist, since they need this handler first.
     """
-    raise NotImplementedError("the conversation core arrives with the FAQ issue")
+    from bot.alerts import StaffAlerter
+    from bot.inbound import Conversations
+    from storage.conversations import ConversationRepository
+
+    return Conversations(
+        ConversationRepository(core.db),
+        core.clock,
+        core.protocols,
+        core.protocol,
+        StaffAlerter(channels),
+        emergency_number=core.settings.emergency_number,
+        default_language=core.settings.default_language,
+    )
 
 
 def build_adapters(

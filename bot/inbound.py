@@ -1,0 +1,133 @@
+"""The conversation core as the channels see it: load who wrote, answer, record, alert."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.alerts import StaffAlert, StaffAlerter
+from bot.channel import InboundReply
+from messages.answers import Channel as Rendering
+from messages.conversation import PatientContext, reply
+from messages.protocol import Protocol
+from scheduler.clock import Clock
+from storage.conversations import ConversationRepository, Recorded, Sender
+
+log = logging.getLogger(__name__)
+
+ALERT_QUIET_PERIOD = timedelta(hours=1)
+
+
+class Conversations:
+    """Implements bot.channel.InboundHandler."""
+
+    def __init__(
+        self,
+        repository: ConversationRepository,
+        clock: Clock,
+        protocols: Mapping[str, Protocol],
+        default_protocol: Protocol,
+        alerter: StaffAlerter,
+        *,
+        emergency_number: str,
+        default_language: str = "en",
+        alert_quiet_period: timedelta = ALERT_QUIET_PERIOD,
+    ) -> None:
+        self._repository = repository
+        self._clock = clock
+        self._protocols = protocols
+        self._default_protocol = default_protocol
+        self._alerter = alerter
+        self._emergency_number = emergency_number
+        self._default_language = default_language
+        self._quiet = alert_quiet_period
+
+    def _context(self, sender: Sender) -> PatientContext:
+        try:
+            zone = ZoneInfo(sender.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        protocol = self._protocols.get(sender.protocol or "", self._default_protocol)
+        return PatientContext(
+            first_name=sender.first_name,
+            language=sender.language,
+            timezone=zone,
+            treated_at=sender.treated_at,
+            clinic_name=sender.clinic_name,
+            clinic_phone=sender.clinic_phone,
+            protocol=protocol,
+        )
+
+    async def handle(
+        self, *, channel: str, text: str, patient_id: int | None, language: str | None = None
+    ) -> InboundReply:
+        sender = (
+            await asyncio.to_thread(self._repository.sender, patient_id)
+            if patient_id is not None
+            else None
+        )
+        now = self._clock.now()
+        rendering: Rendering = "telegram" if channel == "telegram" else "sms"
+        answer = reply(
+            self._context(sender) if sender is not None else None,
+            text,
+            now,
+            rendering,
+            language=language,
+            emergency_number=self._emergency_number,
+            default_language=self._default_language,
+        )
+        recorded = await asyncio.to_thread(
+            self._repository.record,
+            patient_id=sender.patient_id if sender else None,
+            clinic_id=sender.clinic_id if sender else None,
+            channel=channel,
+            inbound_text=text,
+            reply_text=answer.text,
+            topic=answer.topic,
+            language=answer.language,
+            category=answer.category,
+            at=now,
+            alert_quiet_period=self._quiet,
+        )
+        log.info(
+            "conversation %s: patient %s, topic %s, escalation %s",
+            recorded.conversation_id,
+            sender.patient_id if sender else "unknown",
+            answer.topic,
+            recorded.escalation_id,
+        )
+        if sender is not None and answer.category is not None:
+            await self._alert(sender, answer.category, recorded)
+        return InboundReply(answer.text, answer.topic, answer.escalate, answer.language)
+
+    async def _alert(self, sender: Sender, category: str, recorded: Recorded) -> None:
+        assert recorded.escalation_id is not None
+        if not recorded.alert_due:
+            log.info(
+                "escalation %s: clinic %s already alerted about patient %s within %s",
+                recorded.escalation_id,
+                sender.clinic_id,
+                sender.patient_id,
+                self._quiet,
+            )
+            return
+        alert = StaffAlert(
+            escalation_id=recorded.escalation_id,
+            category=category,
+            patient_id=sender.patient_id,
+            clinic_id=sender.clinic_id,
+            clinic_slug=sender.clinic_slug,
+            staff_telegram_chat_id=sender.staff_telegram_chat_id,
+            staff_sms_number=sender.staff_sms_number,
+        )
+        try:
+            delivered = await self._alerter.alert(alert)
+        except Exception:  # the patient still gets their answer; the next message retries
+            log.exception("escalation %s: staff alert raised", recorded.escalation_id)
+            delivered = False
+        if not delivered:
+            await asyncio.to_thread(self._repository.alert_failed, recorded.escalation_id)
