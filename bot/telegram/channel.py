@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -23,6 +25,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channel import OutboundMessage, SendResult
 from scheduler.clock import Clock
@@ -30,6 +33,7 @@ from scheduler.clock import Clock
 log = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = timedelta(seconds=1)
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}")
 
 
 class ChatSpacing:
@@ -53,7 +57,10 @@ class ChatSpacing:
 
 def retry_after_seconds(exc: RetryAfter) -> float:
     """PTB gives an int of seconds or a timedelta, depending on its settings."""
-    value = exc.retry_after
+    with warnings.catch_warnings():
+        # Reading it announces the future switch to timedelta, which is handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -72,10 +79,9 @@ class TelegramChannel:
         self._spacing = spacing or ChatSpacing(clock)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        try:
-            chat_id = int(message.address)
-        except ValueError:
+        if not _CHAT_ID.fullmatch(message.address):
             return SendResult.permanent("not a Telegram chat id", unreachable=True)
+        chat_id = int(message.address)
         await self._spacing.wait(chat_id)
         try:
             sent = await self._bot.send_message(

@@ -220,7 +220,9 @@ class FakeTelegramApi:
         if token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
         async with httpx.AsyncClient() as client:
-            response = await client.post(self.webhook_url, content=json.dumps(update), headers=headers)
+            response = await client.post(
+                self.webhook_url, content=json.dumps(update), headers=headers
+            )
         return response.status_code
 
     # -- what tests read ----------------------------------------------------------------------
@@ -244,26 +246,26 @@ class FakeTelegramApi:
         return None
 
     async def wait_for(
-        self, predicate: Callable[[list[Call]], bool], timeout: float = 5.0
+        self, predicate: Callable[[list[Call]], bool], within: float = 5.0
     ) -> list[Call]:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             async with self._changed:
                 await self._changed.wait_for(lambda: predicate(self.calls))
         return self.calls
 
-    async def reply(self, chat_id: int, after: int | None = None, timeout: float = 5.0) -> Call:
+    async def reply(self, chat_id: int, after: int | None = None, within: float = 5.0) -> Call:
         """The next message the bot sends to `chat_id` after `after` messages to it."""
         count = len(self.sent(chat_id)) if after is None else after
-        await self.wait_for(lambda _: len(self.sent(chat_id)) > count, timeout)
+        await self.wait_for(lambda _: len(self.sent(chat_id)) > count, within)
         return self.sent(chat_id)[count]
 
     async def conversation(
-        self, chat_id: int, action: Callable[[], Any], replies: int = 1, timeout: float = 5.0
+        self, chat_id: int, action: Callable[[], Any], replies: int = 1, within: float = 5.0
     ) -> list[Call]:
         """Do `action` (a user message or button) and wait for the bot's next `replies`."""
         before = len(self.sent(chat_id))
         await action()
-        await self.wait_for(lambda _: len(self.sent(chat_id)) >= before + replies, timeout)
+        await self.wait_for(lambda _: len(self.sent(chat_id)) >= before + replies, within)
         return self.sent(chat_id)[before:]
 
     # -- the Bot API ------------------------------------------------------------------------
@@ -371,7 +373,11 @@ class FakeTelegramApi:
             self.webhook_secret = None
             return True
         if method == "getWebhookInfo":
-            return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
+            return {
+                "url": self.webhook_url,
+                "has_custom_certificate": False,
+                "pending_update_count": 0,
+            }
         if method == "setMyCommands":
             commands = params.get("commands") or []
             self.commands[params.get("language_code")] = list(commands)

@@ -72,7 +72,9 @@ async def test_an_invite_works_once(
     await fake_api.conversation(CHAT, lambda: fake_api.user_says(CHAT, f"/start {token}"), 3)
 
     other = CHAT + 1
-    [reply] = await fake_api.conversation(other, lambda: fake_api.user_says(other, f"/start {token}"))
+    [reply] = await fake_api.conversation(
+        other, lambda: fake_api.user_says(other, f"/start {token}")
+    )
 
     assert "expired or was already used" in reply.text
 
@@ -126,9 +128,16 @@ async def test_the_bot_menu_is_set_in_english_and_spanish(
 ) -> None:
     menus = fake_api.commands
     assert {c["command"] for c in menus["en"]} == {
-        "start", "plan", "treatment", "stop", "resume", "language", "delete", "help"
+        "start",
+        "plan",
+        "treatment",
+        "stop",
+        "resume",
+        "language",
+        "delete",
+        "help",
     }
     assert {c["command"] for c in menus["es"]} == {c["command"] for c in menus["en"]}
     assert any(c["description"] == "Borrar mis datos" for c in menus["es"])
     assert None in menus  # the default menu for every other language
-    assert BOT_USERNAME == adapter.application.bot.username
+    assert adapter.application.bot.username == BOT_USERNAME

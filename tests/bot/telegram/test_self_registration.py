@@ -80,7 +80,9 @@ async def test_the_whole_conversation_with_buttons_a_correction_and_typed_times(
 
     [patient] = patients(tg_core)
     assert (patient.first_name, patient.language, patient.timezone) == (
-        "Lucía", "es", "America/New_York"
+        "Lucía",
+        "es",
+        "America/New_York",
     )
     assert patient.telegram_chat_id == CHAT and patient.channel == "telegram"
     with tg_core.db.session() as session:
@@ -110,8 +112,8 @@ async def test_typed_day_then_hour_and_a_time_zone_change(
     assert "time zone" in ask_typed_zone.text
     [unknown] = await chat.says("Atlantis")
     assert "I don't know that time zone" in unknown.text
-    [ask_language] = await chat.says("madrid")
-    [ask_name] = await chat.taps("r:lang:en")
+    await chat.says("madrid")
+    await chat.taps("r:lang:en")
     [confirm] = await chat.taps("r:name:skip")
     assert "(Europe/Madrid)" in confirm.text and "Sun 1 Mar, 15:30" in confirm.text
     [done] = await chat.taps("r:confirm")
@@ -205,7 +207,7 @@ async def test_a_returning_patient_registers_a_new_session(
         await chat.taps("r:name:skip")
         await chat.taps("r:confirm")
 
-    [patient] = patients(tg_core)  # the same person, not a second record
+    assert len(patients(tg_core)) == 1  # the same person, not a second record
     with tg_core.db.session() as session:
         first, second = session.scalars(select(Treatment).order_by(Treatment.id)).all()
         assert first.cancelled_at is not None and second.cancelled_at is None
