@@ -1,0 +1,136 @@
+"""The command line, through Typer's runner: no database needed for `simulate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aftercare.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("QUIET_HOURS", "21:00-08:00")
+
+
+def simulate(*args: str) -> list[dict[str, str]]:
+    result = runner.invoke(app, ["simulate", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)  # type: ignore[no-any-return]
+
+
+def test_simulate_prints_the_plan_with_local_offsets_and_texts() -> None:
+    rows = simulate("--treatment", "2026-03-07T10:00", "--tz", "America/New_York")
+    assert [r["key"] for r in rows] == ["welcome", "makeup", "sweat", "cleanser", "sunscreen"]
+    assert rows[1]["due_at"] == "2026-03-08T11:00:00-04:00"  # 24 h across the DST switch
+    assert rows[4]["due_at"] == "2026-03-21T10:00:00-04:00"  # 14 days, same wall clock
+    assert all(r["text"] for r in rows)
+    assert not Path("cli.db").exists()
+
+
+def test_simulate_from_a_later_registration_skips_what_is_past_and_says_what_applies() -> None:
+    rows = simulate(
+        "--treatment",
+        "2026-03-02T09:00",
+        "--tz",
+        "Europe/Madrid",
+        "--now",
+        "2026-03-05T12:00",
+        "--lang",
+        "es",
+    )
+    assert [r["key"] for r in rows] == ["welcome", "sunscreen"]
+    assert rows[0]["due_at"] == "2026-03-05T12:00:00+01:00"
+    assert rows[0]["text"].count("\n") == 3  # intro and a line for each of the three passed
+
+
+def test_simulate_moves_a_night_time_reminder_to_the_morning() -> None:
+    rows = simulate(
+        "--treatment", "2026-05-04T22:30", "--tz", "Europe/Madrid", "--channel", "telegram"
+    )
+    assert rows[1]["due_at"] == "2026-05-06T08:00:00+02:00"
+    assert rows[1]["milestone_at"] == "2026-05-05T22:30:00+02:00"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--treatment", "yesterday", "--tz", "UTC"], "not an ISO 8601"),
+        (["--treatment", "2026-03-08T02:30", "--tz", "America/New_York"], "does not exist"),
+        (["--treatment", "2026-03-08T10:00", "--tz", "Moon/Base"], "unknown time zone"),
+        (["--treatment", "2026-03-08T10:00", "--tz", "UTC", "--channel", "fax"], "--channel"),
+    ],
+)
+def test_simulate_explains_bad_input(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["simulate", *args])
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_clinic_and_patient_add_plan_the_reminders() -> None:
+    added = runner.invoke(
+        app,
+        [
+            "clinic",
+            "add",
+            "glow",
+            "--name",
+            "Glow",
+            "--phone",
+            "+15551234567",
+            "--timezone",
+            "America/New_York",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    result = runner.invoke(
+        app,
+        [
+            "patient",
+            "add",
+            "--clinic",
+            "glow",
+            "--external-id",
+            "P1",
+            "--treatment",
+            "2020-01-01T10:00",
+        ],
+    )
+    assert result.exit_code == 1 and "older than the protocol's last milestone" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "patient",
+            "add",
+            "--clinic",
+            "nope",
+            "--external-id",
+            "P1",
+            "--treatment",
+            "2026-01-01T10:00",
+        ],
+    )
+    assert result.exit_code == 1 and "no clinic 'nope'" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "patient",
+            "add",
+            "--clinic",
+            "glow",
+            "--external-id",
+            "P1",
+            "--treatment",
+            "2026-01-01T10:00",
+            "--phone",
+            "12",
+        ],
+    )
+    assert result.exit_code == 1 and "not a valid phone number" in result.output
