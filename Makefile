@@ -4,9 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
-CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench postgres chromium clean
+.PHONY: run test lint bench postgres clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -23,10 +22,6 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 run: $(STAMP)
 	$(VENV)/bin/aftercare run
 
-# Debian's chromium for the browser tests; skipped when already installed.
-chromium:
-	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
-
 # The storage and dispatch tests also run on the machine's PostgreSQL.
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
@@ -36,13 +31,15 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: $(DEV_STAMP) postgres chromium
+test: $(DEV_STAMP) postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)
 	$(PY) bench/dispatch.py
+	$(PY) bench/enroll.py
+	$(PY) bench/faq.py
 
 clean:
 	rm -rf $(VENV) aftercare.db aftercare.db-wal aftercare.db-shm
