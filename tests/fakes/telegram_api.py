@@ -46,6 +46,7 @@ class Call:
     params: dict[str, Any]
     at: float  # time.monotonic() when it arrived
     status: int
+    wall: float = 0.0  # time.time() when it arrived, to compare with due times
 
     @property
     def chat_id(self) -> int | None:
@@ -324,7 +325,7 @@ class FakeTelegramApi:
 
     async def _record(self, method: str, params: dict[str, Any], status: int) -> None:
         async with self._changed:
-            self.calls.append(Call(method, params, time.monotonic(), status))
+            self.calls.append(Call(method, params, time.monotonic(), status, time.time()))
             self._changed.notify_all()
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
