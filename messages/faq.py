@@ -244,7 +244,7 @@ _SPANISH_WORDS = _words(
 )
 _ENGLISH_WORDS = _words(
     "i im is it its the a an my me can cant when what how do does did should will would to of "
-    "and or in on at for with after before yet ok okay still just really hi hello thanks thank "
+    "and or in on at for with after before yet still just really hi hello thanks thank "
     "you your is are was have has get go face skin normal again next day today tomorrow this "
     "that there theres any some not no lol pls please wanna gonna tmrw idk"
 )
