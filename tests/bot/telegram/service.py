@@ -35,7 +35,7 @@ async def serve(core: Core, sock: socket.socket) -> AsyncIterator[Served]:
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         async with asyncio.timeout(10):
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for this
+            while not server.started:  # uvicorn offers no event for this
                 if task.done():
                     task.result()
                 await asyncio.sleep(0.01)
