@@ -26,6 +26,7 @@ MAX_EXTERNAL_ID = 128
 MAX_FIRST_NAME = 80
 
 _EXCEL_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+$")
+_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -142,11 +143,12 @@ def validate_row(
         index = header.positions.get(column)
         return cells[index].strip() if index is not None and index < len(cells) else ""
 
-    for column in header.positions:
-        if _has_undecodable(cell(column)):
-            errors.append(RowError(row, column, _undecodable_message(cell(column))))
-    if errors:
-        return errors
+    if _SURROGATE.search("".join(cells)):
+        for column in header.positions:
+            if _SURROGATE.search(cell(column)):
+                errors.append(RowError(row, column, _undecodable_message(cell(column))))
+        if errors:
+            return errors
 
     def check(column: str, problem: str | None) -> None:
         if problem:
@@ -241,10 +243,6 @@ def _recover_scientific(text: str) -> str:
             "digits were lost; format the column as Text and export again"
         )
     return ("-" if sign else "") + str(int(value))
-
-
-def _has_undecodable(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
 def _undecodable_message(value: str) -> str:

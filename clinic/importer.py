@@ -38,7 +38,7 @@ from clinic.keys import telegram_invite_url
 from clinic.reader import CsvSource, Limits
 from scheduler.planning import Planner
 from scheduler.timeline import PlannedReminder, plan
-from storage.enrollment import ClinicProfile, EnrollmentStore, ExistingPatient
+from storage.enrollment import ClinicProfile, EnrollmentStore, ExistingPatient, ReminderInsert
 from storage.invites import TOKEN_BYTES, token_hash
 from storage.models import Reminder, ReminderStatus, Treatment
 
@@ -360,6 +360,8 @@ class Importer:
         reissue_invites: bool,
     ) -> list[RowOutcome]:
         rows = [ValidRow(*item) for item in items if item[0] not in ("blank", "rejected")]
+        if not dry_run:
+            self.store.prepare_bulk(session)
         existing = self.store.existing(session, clinic.id, [r.external_id for r in rows])
         decided: dict[int, RowOutcome] = {}
         creates: list[ValidRow] = []
@@ -431,44 +433,28 @@ class Importer:
             return {}
         patient_ids = self.store.insert_patients(
             session,
+            clinic.id,
             [
-                {
-                    "clinic_id": clinic.id,
-                    "external_id": r.external_id,
-                    "first_name": r.first_name,
-                    "phone": r.phone,
-                    "telegram_chat_id": None,
-                    "timezone": r.timezone,
-                    "language": r.language,
-                    "channel": r.channel,
-                    "sms_opted_out": False,
-                    "sms_unreachable": False,
-                    "telegram_unreachable": False,
-                    "paused": False,
-                    "created_at": now,
-                }
+                (r.external_id, r.first_name, r.phone, r.timezone, r.language, r.channel)
                 for r in creates
             ],
+            now,
         )
+        pids = [patient_ids[r.external_id] for r in creates]
         protocol = self.planner.default_protocol
         treatment_ids = self.store.insert_treatments(
             session,
-            [
-                {
-                    "patient_id": pid,
-                    "performed_at": r.treated_at,
-                    "registered_at": now,
-                    "protocol": protocol.name,
-                }
-                for r, pid in zip(creates, patient_ids, strict=True)
-            ],
+            [(pid, r.treated_at) for r, pid in zip(creates, pids, strict=True)],
+            now,
+            protocol.name,
         )
-        reminders: list[dict[str, Any]] = []
-        for r, pid, tid in zip(creates, patient_ids, treatment_ids, strict=True):
+        reminders: list[ReminderInsert] = []
+        for r, pid in zip(creates, pids, strict=True):
+            tid = treatment_ids[pid]
             for p in self._plan(r, now):
                 reminders.append(_reminder_row(tid, pid, r.channel, p))
         self.store.insert_reminders(session, reminders)
-        return self._invites(session, list(zip(creates, patient_ids, strict=True)), now)
+        return self._invites(session, list(zip(creates, pids, strict=True)), now)
 
     def _invites(
         self, session: Session, patients: list[tuple[ValidRow, int]], now: datetime
@@ -479,17 +465,10 @@ class Importer:
         tokens: dict[int, str] = {}
         rows = []
         for r, pid in patients:
-            token = _new_token()
+            token = secrets.token_urlsafe(TOKEN_BYTES)
             tokens[r.row] = token
-            rows.append(
-                {
-                    "patient_id": pid,
-                    "token_hash": token_hash(token),
-                    "expires_at": now + self.invite_ttl,
-                    "created_at": now,
-                }
-            )
-        self.store.insert_invites(session, rows)
+            rows.append((pid, token_hash(token)))
+        self.store.insert_invites(session, rows, now, now + self.invite_ttl)
         return tokens
 
     def _plan(self, r: ValidRow, now: datetime) -> list[PlannedReminder]:
@@ -540,16 +519,8 @@ class Importer:
         }
         if known.treatment_id is None:  # every earlier treatment was cancelled: start anew
             tid = self.store.insert_treatments(
-                session,
-                [
-                    {
-                        "patient_id": known.id,
-                        "performed_at": r.treated_at,
-                        "registered_at": now,
-                        "protocol": protocol.name,
-                    }
-                ],
-            )[0]
+                session, [(known.id, r.treated_at)], now, protocol.name
+            )[known.id]
             self.store.insert_reminders(
                 session,
                 [_reminder_row(tid, known.id, channel, p) for p in self._plan(r, now)],
@@ -602,22 +573,8 @@ def _rejected(r: ValidRow, message: str) -> RowOutcome:
 
 def _reminder_row(
     treatment_id: int, patient_id: int, channel: str, p: PlannedReminder
-) -> dict[str, Any]:
-    return {
-        "treatment_id": treatment_id,
-        "patient_id": patient_id,
-        "milestone": p.key,
-        "channel": channel,
-        "due_at": p.due_at,
-        "expires_at": p.expires_at,
-        "next_attempt_at": p.due_at,
-        "status": ReminderStatus.PENDING.value,
-        "attempts": 0,
-    }
-
-
-def _new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+) -> ReminderInsert:
+    return (treatment_id, patient_id, p.key, channel, p.due_at, p.expires_at)
 
 
 def _as_item(r: ValidRow) -> _Item:

@@ -26,7 +26,7 @@ from storage.models import (
 )
 from storage.patients import NotFoundError
 
-SQLITE_BULK_CACHE_KB = 128 * 1024
+SQLITE_BULK_CACHE_KB = 64 * 1024
 PATIENTS = cast(Table, Patient.__table__)
 
 
@@ -139,9 +139,16 @@ def _driver_datetime(dialect: str) -> Callable[[datetime], object]:
     if dialect != "sqlite":
         return naive_utc
 
+    # Many instants repeat within a batch (the welcome is due "now", quiet hours end at the
+    # same minute): remember the text of each one seen.
+    seen: dict[datetime, str] = {}
+
     def sqlite_text(instant: datetime) -> str:
-        # Exactly SQLAlchemy's SQLite storage format, so text comparisons in SQL agree.
-        return naive_utc(instant).isoformat(" ", "microseconds")
+        text = seen.get(instant)
+        if text is None:
+            # Exactly SQLAlchemy's SQLite storage format, so text comparisons in SQL agree.
+            text = seen[instant] = naive_utc(instant).isoformat(" ", "microseconds")
+        return text
 
     return sqlite_text
 
