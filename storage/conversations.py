@@ -51,7 +51,7 @@ class ConversationRepository:
             ).first()
             if row is None:
                 return None
-            patient, clinic = row.tuple()
+            patient, clinic = row
             treatment = session.scalar(
                 select(Treatment)
                 .where(Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None))
