@@ -13,6 +13,7 @@ from rich.table import Table
 
 from aftercare.ask import ask as ask_command
 from aftercare.settings import ConfigError, Settings, load_settings
+from clinic import commands as clinic_commands
 from messages.protocol import Channel as RenderChannel
 from messages.protocol import ProtocolError, load_protocol
 from messages.render import RenderContext, render_text
@@ -27,6 +28,10 @@ clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 patient_app = typer.Typer(help="Patients.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(clinic_app, name="clinic")
+clinic_app.add_typer(clinic_commands.key_app, name="key")
+clinic_app.command("list")(clinic_commands.clinic_list)
+clinic_app.command("date-format")(clinic_commands.clinic_date_format)
+app.command("enroll")(clinic_commands.enroll)
 app.add_typer(patient_app, name="patient")
 
 out = Console()
@@ -163,9 +168,16 @@ def clinic_add(
     timezone: Annotated[str, typer.Option()],
     country: Annotated[str, typer.Option(help="Default country for local phone numbers.")] = "US",
     language: Annotated[str, typer.Option()] = "en",
+    date_format: Annotated[
+        str | None, typer.Option(help="How its CSV files write dates: DMY, MDY, YMD or strftime.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"slug", "api_key"}.')] = False,
 ) -> None:
-    """Add a clinic; its name and phone fill the message templates."""
+    """Add a clinic and print its API key (shown once); name and phone fill the templates."""
     from aftercare.wiring import build_core
+    from clinic.commands import clinic_settings_problem, print_key
+    from clinic.keys import hash_api_key, new_api_key
+    from storage.enrollment import EnrollmentStore
     from storage.migrate import upgrade
     from storage.patients import DuplicateError
 
@@ -174,15 +186,25 @@ def clinic_add(
         zone_named(timezone)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    problem = clinic_settings_problem(country, date_format)
+    if problem:
+        raise fail(problem)
     upgrade(settings.database_url)
     core = build_core(settings)
+    key = new_api_key()
     try:
-        clinic = core.patients.add_clinic(slug, name, phone, timezone, country.upper(), language)
+        clinic = core.patients.add_clinic(
+            slug, name, phone, timezone, country.upper(), language, hash_api_key(key)
+        )
+        if date_format:
+            EnrollmentStore(core.db).set_date_format(slug, date_format)
     except DuplicateError as exc:
         raise fail(str(exc)) from None
     finally:
         core.close()
-    out.print(f"clinic [bold]{clinic.slug}[/bold] added (id {clinic.id})")
+    if not as_json:
+        out.print(f"clinic [bold]{clinic.slug}[/bold] added (id {clinic.id})")
+    print_key(clinic.slug, key, as_json)
 
 
 @patient_app.command("add")

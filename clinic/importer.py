@@ -105,6 +105,7 @@ class _Checked:
     header: HeaderMap
     valid: int
     conflicted_first_rows: dict[int, list[int]]
+    errors_by_row: dict[int, list[RowError]] = field(default_factory=dict)
 
 
 class Importer:
@@ -153,6 +154,8 @@ class Importer:
         with tempfile.TemporaryFile() as spool:
             source = CsvSource(stream, self.limits)
             checked = self._check(source, context, spool, result, progress, total_bytes)
+            for error in result.errors:
+                checked.errors_by_row.setdefault(error.row, []).append(error)
             spool.seek(0)
             self._import(
                 clinic,
@@ -282,7 +285,7 @@ class Importer:
             )
             for outcome in outcomes:
                 result.count(outcome.status)
-                if outcome.status == "rejected" and outcome.errors:
+                if outcome.status == "rejected" and outcome.row not in checked.errors_by_row:
                     result.errors.extend(outcome.errors)
                 if result.patients is not None and outcome.status in (
                     "created",
@@ -409,7 +412,8 @@ class Importer:
         outcomes: list[RowOutcome] = []
         for item in items:
             if item[0] in ("blank", "rejected"):
-                outcomes.append(RowOutcome(item[1], item[2], item[0]))
+                errors = checked.errors_by_row.get(item[1], [])
+                outcomes.append(RowOutcome(item[1], item[2], item[0], errors))
                 continue
             row = item[0]
             outcome = decided[row]

@@ -195,7 +195,9 @@ class EnrollmentStore:
                     select(Patient.clinic_id, func.count())
                     .where(Patient.erased_at.is_(None))
                     .group_by(Patient.clinic_id)
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
             return [
                 ClinicSummary(ClinicProfile.of(c), counts.get(c.id, 0), c.api_key_hash is not None)

@@ -1,0 +1,52 @@
+"""The per-row report a clinic opens in a spreadsheet, and the summary printed by the CLI."""
+
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+from clinic.csv_rows import escape_formula
+from clinic.importer import ImportResult, RowOutcome
+
+REPORT_COLUMNS = ("row", "external_id", "status", "errors", "invite_url")
+_DRY_RUN_STATUS = {"created": "would create", "updated": "would update"}
+
+
+class ReportWriter:
+    """One line per input row, in file order. Cells a spreadsheet would run as a formula
+    (=, +, -, @) are escaped, since external ids and messages echo what the file held."""
+
+    def __init__(self, stream: TextIO, *, dry_run: bool) -> None:
+        self._writer = csv.writer(stream)
+        self._writer.writerow(REPORT_COLUMNS)
+        self._dry_run = dry_run
+
+    def __call__(self, outcome: RowOutcome) -> None:
+        status = outcome.status
+        if self._dry_run:
+            status = _DRY_RUN_STATUS.get(status, status)
+        errors = "; ".join(
+            f"{e.column}: {e.message}" if e.column else e.message for e in outcome.errors
+        )
+        cells = (str(outcome.row), outcome.external_id, status, errors, outcome.invite_url or "")
+        self._writer.writerow([escape_formula(cell) for cell in cells])
+
+
+def summary_lines(result: ImportResult, *, shown_errors: int = 20) -> list[str]:
+    verb = "would be " if result.dry_run else ""
+    lines = [
+        f"{result.rows} rows: {result.created} {verb}created, {result.updated} {verb}updated, "
+        f"{result.unchanged} unchanged, {result.rejected} rejected"
+        + (" (dry run: nothing was written)" if result.dry_run else "")
+    ]
+    for warning in result.warnings:
+        lines.append(f"header, column {warning.column!r}: {warning.message}")
+    errors = sorted(result.errors, key=lambda e: (e.row, e.column or ""))
+    for error in errors[:shown_errors]:
+        where = f"row {error.row}" + (f", {error.column}" if error.column else "")
+        lines.append(f"{where}: {error.message}")
+    if len(errors) > shown_errors:
+        lines.append(f"... and {len(errors) - shown_errors} more (see --report)")
+    if not result.invites_enabled and not result.dry_run and result.created:
+        lines.append("no Telegram invite links were made: set TELEGRAM_BOT_USERNAME to have them")
+    return lines
