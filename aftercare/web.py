@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from aftercare.wiring import Runtime
+from clinic.api import build_api as clinic_api
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -25,7 +26,11 @@ def create_app(runtime: Runtime) -> Starlette:
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "channels": runtime.dispatcher.channel_names})
 
-    routes = [Route("/healthz", healthz, methods=["GET"]), *runtime.routes]
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        *runtime.routes,
+        *clinic_api(runtime.core),
+    ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     return app
