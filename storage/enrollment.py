@@ -190,15 +190,14 @@ class EnrollmentStore:
 
     def summaries(self) -> list[ClinicSummary]:
         with self.db.session() as session:
-            counts = dict(
-                session.execute(
+            counts: dict[int, int] = {
+                clinic_id: count
+                for clinic_id, count in session.execute(
                     select(Patient.clinic_id, func.count())
                     .where(Patient.erased_at.is_(None))
                     .group_by(Patient.clinic_id)
                 )
-                .tuples()
-                .all()
-            )
+            }
             return [
                 ClinicSummary(ClinicProfile.of(c), counts.get(c.id, 0), c.api_key_hash is not None)
                 for c in session.scalars(select(Clinic).order_by(Clinic.slug))
@@ -241,7 +240,7 @@ class EnrollmentStore:
             )
             .where(Patient.clinic_id == clinic_id, Patient.external_id.in_(external_ids))
             .order_by(Treatment.id)
-        ).tuples()
+        )
         found: dict[str, ExistingPatient] = {}
         for external_id, *fields in rows:
             found[external_id] = ExistingPatient(*fields)  # later treatments win
@@ -270,7 +269,7 @@ class EnrollmentStore:
                 Patient.clinic_id == clinic_id,
                 Patient.external_id.in_([row[0] for row in rows]),
             )
-        ).tuples()
+        )
         return {key: value for key, value in ids}
 
     @staticmethod
@@ -292,7 +291,7 @@ class EnrollmentStore:
             select(Treatment.patient_id, func.max(Treatment.id))
             .where(Treatment.patient_id.in_([pid for pid, _ in rows]))
             .group_by(Treatment.patient_id)
-        ).tuples()
+        )
         return {key: value for key, value in ids}
 
     @staticmethod

@@ -1,0 +1,74 @@
+"""Reading treatment times as clinics write them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from clinic.dates import date_format_problem, parse_treatment_at
+
+NY = ZoneInfo("America/New_York")
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-03-01T10:00", datetime(2026, 3, 1, 15, 0, tzinfo=UTC)),  # naive: clinic's zone
+        ("2026-03-01 10:00:30", datetime(2026, 3, 1, 15, 0, 30, tzinfo=UTC)),
+        ("2026-03-01T10:00-08:00", datetime(2026, 3, 1, 18, 0, tzinfo=UTC)),
+        ("2026-03-01T10:00Z", datetime(2026, 3, 1, 10, 0, tzinfo=UTC)),
+        ("13/02/2026 09:30", datetime(2026, 2, 13, 14, 30, tzinfo=UTC)),  # only day-first fits
+        ("2/13/2026 9:30 PM", datetime(2026, 2, 14, 2, 30, tzinfo=UTC)),  # only month-first fits
+        ("05.05.2026 08:00", datetime(2026, 5, 5, 12, 0, tzinfo=UTC)),  # same either way
+    ],
+)
+def test_iso_and_unambiguous_dates_are_read_in_the_zone(text: str, expected: datetime) -> None:
+    assert parse_treatment_at(text, NY) == expected
+
+
+def test_a_date_that_reads_two_ways_is_refused_without_a_configured_order() -> None:
+    with pytest.raises(ValueError, match="ambiguous") as caught:
+        parse_treatment_at("03/04/2026 10:00", NY)
+    assert "3 April 2026 (day first) or 4 March 2026 (month first)" in str(caught.value)
+
+
+def test_the_clinics_date_order_settles_it() -> None:
+    assert parse_treatment_at("03/04/2026 10:00", MADRID, "DMY") == datetime(
+        2026, 4, 3, 8, 0, tzinfo=UTC
+    )
+    assert parse_treatment_at("03/04/2026 10:00", NY, "MDY") == datetime(
+        2026, 3, 4, 15, 0, tzinfo=UTC
+    )
+    assert parse_treatment_at("04.03.2026 10.00", MADRID, "%d.%m.%Y %H.%M") == datetime(
+        2026, 3, 4, 9, 0, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026-02-30T10:00", "'2026-02-30T10:00': February 2026 has no day 30"),
+        ("31/04/2026 10:00", "'31/04/2026 10:00': April 2026 has no day 31"),
+        ("2026-13-01 10:00", "'2026-13-01 10:00': there is no month 13"),
+        ("2026-03-01", "'2026-03-01' has no time of day (for example 2026-03-01T14:30)"),
+        ("46082.5", "'46082.5' looks like a spreadsheet date serial number"),
+        ("yesterday", "not a date and time: 'yesterday'"),
+        ("2026-03-08 02:30", "2026-03-08 02:30 does not exist in America/New_York"),
+        ("2026-11-01 01:30", "2026-11-01 01:30 happens twice in America/New_York"),
+        ("01/02/2026 25:00", "'01/02/2026 25:00': no such time of day"),
+    ],
+)
+def test_impossible_or_unreadable_times_say_why(text: str, reason: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_treatment_at(text, NY, "DMY" if "/" in text else None)
+    assert str(caught.value).startswith(reason)
+
+
+def test_date_formats_a_clinic_may_configure() -> None:
+    assert date_format_problem("DMY") is None
+    assert date_format_problem("%d/%m/%Y %H:%M") is None
+    assert "needs a time" in (date_format_problem("%d/%m/%Y") or "")
+    assert "DMY, MDY, YMD" in (date_format_problem("dd/mm/yyyy") or "")
