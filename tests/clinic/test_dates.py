@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -62,7 +63,7 @@ def test_the_clinics_date_order_settles_it() -> None:
     ],
 )
 def test_impossible_or_unreadable_times_say_why(text: str, reason: str) -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=re.escape(reason)) as caught:
         parse_treatment_at(text, NY, "DMY" if "/" in text else None)
     assert str(caught.value).startswith(reason)
 
