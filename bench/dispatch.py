@@ -121,7 +121,7 @@ async def _lateness(core: Core, count: int, spread: float) -> list[float]:
     # falls due then. The welcomes go out at once and are not measured.
     items = [
         (
-            NewPatient(f"L{n}", "UTC"),
+            NewPatient(f"L{n}", "UTC", phone="+15550001111"),
             start + timedelta(seconds=random.uniform(0, spread)) - timedelta(hours=24),
         )
         for n in range(count)

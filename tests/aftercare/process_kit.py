@@ -85,11 +85,16 @@ class Service:
         self.process.wait(10)
         self._reader.join(10)
 
-    def terminate(self) -> int:
+    def terminate(self) -> bool:
+        """SIGTERM; True if the process shut down by itself in time.
+
+        uvicorn finishes its graceful shutdown and then re-raises the signal, so a clean stop
+        exits with -SIGTERM (or 0), never with a traceback's 1.
+        """
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(30)
         self._reader.join(10)
-        return code
+        return code in (0, -signal.SIGTERM)
 
     def stderr(self) -> str:
         if self.process.poll() is None or self.process.stderr is None:
