@@ -1,0 +1,175 @@
+"""The clinic API through the real Starlette app: keys, clinic isolation, the limiter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from aftercare.wiring import Core
+from clinic.api import build_api
+from clinic.keys import hash_api_key, new_api_key
+from scheduler.clock import FakeClock
+from storage.enrollment import EnrollmentStore
+from storage.patients import ClinicView
+from tests.clinic.conftest import HEADER
+
+FILE = HEADER + (
+    "P1,2026-03-01 10:30,Ana,(212) 555-0101,,,\n"
+    "P2,2026-03-01 16:30,Bo,,Europe/Madrid,es,telegram\n"
+    "P3,2026-03-01 10:30,Cy,1.555E+10,,,\n"
+)
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
+
+
+@pytest.fixture
+def keys(core: Core, clinic: ClinicView) -> dict[str, str]:
+    core.patients.add_clinic("other", "Other Clinic", "+12125550199", "America/Chicago")
+    store = EnrollmentStore(core.db)
+    issued = {}
+    for slug in ("glow", "other"):
+        issued[slug] = new_api_key()
+        store.set_key_hash(slug, hash_api_key(issued[slug]))
+    return issued
+
+
+@pytest.fixture
+async def client(core: Core) -> AsyncIterator[httpx.AsyncClient]:
+    app = Starlette(routes=build_api(core))
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_csv_body_enrolls_and_reports_rows(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/api/v1/enrollments",
+        content=FILE,
+        headers={**bearer(keys["glow"]), "Content-Type": "text/csv; charset=utf-8"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["created"], body["updated"], body["unchanged"], body["rejected"]) == (2, 0, 0, 1)
+    assert body["errors"] == [
+        {
+            "row": 4,
+            "column": "phone",
+            "message": "'1.555E+10' is a phone number a spreadsheet turned into scientific "
+            "notation and digits were lost; format the column as Text and export again",
+        }
+    ]
+    assert [p["external_id"] for p in body["patients"]] == ["P1", "P2"]
+    assert all(p["invite_url"] is None for p in body["patients"])  # no bot username set
+
+
+async def test_multipart_upload_and_dry_run(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    files = {"file": ("patients.csv", FILE.encode(), "text/csv")}
+    dry = await client.post(
+        "/api/v1/enrollments?dry_run=true", files=files, headers=bearer(keys["glow"])
+    )
+    assert (dry.status_code, dry.json()["created"], dry.json()["dry_run"]) == (200, 2, True)
+    real = await client.post("/api/v1/enrollments", files=files, headers=bearer(keys["glow"]))
+    assert real.json()["created"] == 2  # the dry run wrote nothing
+    again = await client.post("/api/v1/enrollments", files=files, headers=bearer(keys["glow"]))
+    assert (again.json()["created"], again.json()["unchanged"]) == (0, 2)
+
+
+async def test_patient_record_with_reminders_and_erasure(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    headers = bearer(keys["glow"])
+    await client.post(
+        "/api/v1/enrollments", content=FILE, headers={**headers, "Content-Type": "text/csv"}
+    )
+    record = (await client.get("/api/v1/patients/P1", headers=headers)).json()
+    assert (record["first_name"], record["phone"], record["channel"]) == (
+        "Ana",
+        "+12125550101",
+        "sms",
+    )
+    assert [(r["milestone"], r["due_at"], r["status"]) for r in record["reminders"]] == [
+        ("welcome", "2026-03-02T15:00:00+00:00", "pending"),
+        ("makeup", "2026-03-02T15:30:00+00:00", "pending"),
+        ("sweat", "2026-03-03T15:30:00+00:00", "pending"),
+        ("cleanser", "2026-03-04T15:30:00+00:00", "pending"),
+        ("sunscreen", "2026-03-15T14:30:00+00:00", "pending"),
+    ]
+    erased = await client.delete("/api/v1/patients/P1", headers=headers)
+    assert erased.status_code == 200
+    assert erased.json()["reminders_cancelled"] == 5
+    after = (await client.get("/api/v1/patients/P1", headers=headers)).json()
+    assert (after["first_name"], after["phone"], after["telegram_linked"]) == (None, None, False)
+    assert after["erased_at"] == "2026-03-02T15:00:00+00:00"
+    assert {r["status"] for r in after["reminders"]} == {"cancelled"}
+
+
+async def test_a_key_never_reaches_another_clinics_patients(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    await client.post(
+        "/api/v1/enrollments",
+        content=FILE,
+        headers={**bearer(keys["glow"]), "Content-Type": "text/csv"},
+    )
+    other = bearer(keys["other"])
+    assert (await client.get("/api/v1/patients/P1", headers=other)).status_code == 404
+    assert (await client.delete("/api/v1/patients/P1", headers=other)).status_code == 404
+    still = await client.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
+    assert still.json()["erased_at"] is None
+
+
+async def test_wrong_keys_are_refused_and_then_rate_limited(
+    client: httpx.AsyncClient, keys: dict[str, str], clock: FakeClock
+) -> None:
+    for attempt in range(10):
+        wrong = await client.get("/api/v1/patients/P1", headers=bearer(f"ack_wrong{attempt:020d}"))
+        assert wrong.status_code == 401
+    assert (await client.get("/api/v1/patients/P1")).status_code == 429
+    blocked = await client.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
+    assert blocked.status_code == 429  # even the right key waits: no oracle while blocked
+    assert int(blocked.headers["Retry-After"]) == 301
+    clock.advance(timedelta(minutes=5, seconds=1))
+    assert (
+        await client.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
+    ).status_code == 404
+
+
+async def test_unsupported_bodies_and_unreadable_files(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    headers = bearer(keys["glow"])
+    wrong_type = await client.post(
+        "/api/v1/enrollments",
+        content=b"{}",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert wrong_type.status_code == 415
+    unreadable = await client.post(
+        "/api/v1/enrollments",
+        content=b"id,when\n1,2\n",
+        headers={**headers, "Content-Type": "text/csv"},
+    )
+    assert unreadable.status_code == 422
+    assert unreadable.json()["error"].startswith("missing required column(s)")
+
+
+async def test_the_openapi_schema_is_served(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/api/v1/openapi.json")).json()
+    assert schema["openapi"].startswith("3.")
+    assert set(schema["paths"]) == {"/enrollments", "/patients/{external_id}"}
+    assert set(schema["paths"]["/patients/{external_id}"]) >= {"get", "delete"}

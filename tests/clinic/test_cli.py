@@ -1,0 +1,109 @@
+"""`aftercare clinic ...` and `aftercare enroll`: keys shown once, exit codes, the report."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aftercare.cli import app
+from clinic.keys import hash_api_key
+from storage.db import Database
+from storage.enrollment import EnrollmentStore
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> str:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "GlowClinicBot")
+    return sqlite_url
+
+
+def add_clinic(slug: str = "glow") -> str:
+    result = runner.invoke(
+        app,
+        [
+            *("clinic", "add", slug, "--name", "Glow", "--phone", "+12125550100"),
+            *("--timezone", "America/New_York", "--json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["slug"] == slug
+    return str(printed["api_key"])
+
+
+def test_the_key_is_printed_once_and_only_its_hash_is_stored(env: str) -> None:
+    key = add_clinic()
+    db = Database(env)
+    store = EnrollmentStore(db)
+    assert store.profile_for_key_hash(hash_api_key(key)) is not None
+    rotated = runner.invoke(app, ["clinic", "key", "rotate", "glow", "--json"])
+    new_key = json.loads(rotated.stdout)["api_key"]
+    assert new_key != key
+    assert store.profile_for_key_hash(hash_api_key(key)) is None
+    assert store.profile_for_key_hash(hash_api_key(new_key)) is not None
+    with db.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT api_key_hash FROM clinic").scalar_one()
+    assert new_key not in stored
+    db.dispose()
+    listed = json.loads(runner.invoke(app, ["clinic", "list", "--json"]).stdout)
+    assert [(c["slug"], c["api_key"], c["patients"]) for c in listed] == [("glow", True, 0)]
+
+
+def recent(hours: int) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def test_enroll_exit_codes_summary_and_escaped_report(env: str, tmp_path: Path) -> None:
+    add_clinic()
+    good = tmp_path / "good.csv"
+    good.write_text(f"external_id,treatment_at,phone\nG1,{recent(2)},(212) 555-0101\n")
+    assert runner.invoke(app, ["enroll", str(good), "--clinic", "glow"]).exit_code == 0
+
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(
+        "external_id,treatment_at,first_name\n"
+        f"=1+2,{recent(3)},@SUM(A1)\n"
+        f"M2,{recent(3)},-x\n"
+        "M3,not a date,Zed\n"
+    )
+    report = tmp_path / "report.csv"
+    result = runner.invoke(app, ["enroll", str(mixed), "--clinic", "glow", "--report", str(report)])
+    assert result.exit_code == 2, result.output
+    assert "3 rows: 2 created, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["row", "external_id", "status", "errors", "invite_url"]
+    assert rows[1][:4] == ["2", "'=1+2", "created", ""]
+    assert rows[1][4].startswith("https://t.me/GlowClinicBot?start=")
+    assert rows[3] == [
+        "4",
+        "M3",
+        "rejected",
+        "treatment_at: not a date and time: 'not a date' (use ISO 8601 such as 2026-03-01T14:30)",
+        "",
+    ]
+
+    as_json = runner.invoke(app, ["enroll", str(mixed), "--clinic", "glow", "--json"])
+    assert as_json.exit_code == 2
+    body = json.loads(as_json.stdout)
+    assert (body["created"], body["unchanged"], body["rejected"]) == (0, 2, 1)
+
+
+def test_enroll_exits_1_when_nothing_can_be_read(env: str, tmp_path: Path) -> None:
+    add_clinic()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,date\nx,y\n")
+    result = runner.invoke(app, ["enroll", str(bad), "--clinic", "glow", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"].startswith(f"{bad}: missing required column(s)")
+    missing = runner.invoke(app, ["enroll", str(bad), "--clinic", "nobody"])
+    assert missing.exit_code == 1
