@@ -44,8 +44,9 @@ from storage.models import Reminder, ReminderStatus, Treatment
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 2000
+DEFAULT_BATCH_SIZE = 5000
 _SPOOL_CHUNK = 1000
+_PLAN_MEMO = 8192  # entries (a few MB); bounded whatever the file
 _COMPARED = ("first_name", "phone", "timezone", "language", "channel")
 
 Progress = Callable[[str, int, int], None]  # phase ("checking" | "importing"), done, total
@@ -129,6 +130,7 @@ class Importer:
         # Called inside each batch's transaction, after its writes: a failure here (or a
         # crash) rolls the whole batch back. Tests use it to inject a crash.
         self.before_commit = before_commit
+        self._plans: dict[tuple[datetime, str, datetime], list[PlannedReminder]] = {}
 
     def run(
         self,
@@ -476,13 +478,21 @@ class Importer:
         return tokens
 
     def _plan(self, r: ValidRow, now: datetime) -> list[PlannedReminder]:
-        return plan(
-            r.treated_at,
-            self.planner.default_protocol,
-            ZoneInfo(r.timezone),
-            self.planner.quiet,
-            now,
-        )
+        # plan() is pure and one import registers everyone at the same `now`: patients
+        # treated at the same time in the same zone (a clinic's booking slots) share a plan.
+        key = (r.treated_at, r.timezone, now)
+        planned = self._plans.get(key)
+        if planned is None:
+            if len(self._plans) >= _PLAN_MEMO:
+                self._plans.clear()
+            planned = self._plans[key] = plan(
+                r.treated_at,
+                self.planner.default_protocol,
+                ZoneInfo(r.timezone),
+                self.planner.quiet,
+                now,
+            )
+        return planned
 
     def _update(
         self,
