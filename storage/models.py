@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -142,8 +143,21 @@ class Reminder(Base):
     __table_args__ = (
         UniqueConstraint("treatment_id", "milestone", name="uq_reminder_treatment_milestone"),
         Index("ix_reminder_queue", "status", "channel", "next_attempt_at"),
-        Index("ix_reminder_lease", "status", "lease_until"),
-        Index("ix_reminder_provider_id", "provider_message_id"),
+        # Partial: most rows have neither a lease nor a provider id, and every bulk insert
+        # would otherwise pay for two index entries that no query reads.
+        Index(
+            "ix_reminder_lease",
+            "status",
+            "lease_until",
+            sqlite_where=text("lease_until IS NOT NULL"),
+            postgresql_where=text("lease_until IS NOT NULL"),
+        ),
+        Index(
+            "ix_reminder_provider_id",
+            "provider_message_id",
+            sqlite_where=text("provider_message_id IS NOT NULL"),
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id"))
