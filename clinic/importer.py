@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.telegram.invites import invite_url
 from clinic.csv_rows import (
     ClinicContext,
     HeaderMap,
@@ -34,7 +35,6 @@ from clinic.csv_rows import (
     raw_external_id,
     validate_row,
 )
-from clinic.keys import telegram_invite_url
 from clinic.reader import CsvSource, Limits
 from scheduler.planning import Planner
 from scheduler.timeline import PlannedReminder, plan
@@ -124,6 +124,8 @@ class Importer:
         self.store = store
         self.planner = planner
         self.invite_ttl = invite_ttl
+        if bot_username:
+            invite_url(bot_username, "check")  # a bad username fails here, not mid-import
         self.bot_username = bot_username
         self.limits = limits or Limits()
         self.batch_size = batch_size
@@ -426,7 +428,7 @@ class Importer:
                     outcome.external_id,
                     outcome.status,
                     outcome.errors,
-                    telegram_invite_url(self.bot_username, token),
+                    invite_url(self.bot_username, token),
                 )
             outcomes.append(outcome)
         return outcomes

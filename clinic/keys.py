@@ -23,8 +23,3 @@ def hash_api_key(key: str) -> str:
 def plausible_key(text: str) -> bool:
     """Cheap shape check before touching the database."""
     return text.startswith(KEY_PREFIX) and 20 <= len(text) <= 100 and text.isascii()
-
-
-def telegram_invite_url(bot_username: str, token: str) -> str:
-    """The deep link that starts the bot with the invite token (t.me/<bot>?start=<token>)."""
-    return f"https://t.me/{bot_username.lstrip('@')}?start={token}"

@@ -173,3 +173,16 @@ async def test_the_openapi_schema_is_served(client: httpx.AsyncClient) -> None:
     assert schema["openapi"].startswith("3.")
     assert set(schema["paths"]) == {"/enrollments", "/patients/{external_id}"}
     assert set(schema["paths"]["/patients/{external_id}"]) >= {"get", "delete"}
+
+
+async def test_the_service_app_mounts_the_api(core: Core, keys: dict[str, str]) -> None:
+    from aftercare.web import create_app
+    from aftercare.wiring import build_runtime
+
+    app = create_app(build_runtime(core))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.get("/api/v1/openapi.json")).status_code == 200
+        assert (await http.get("/api/v1/patients/P1")).status_code == 401
+        found = await http.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
+        assert found.status_code == 404
