@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import IO, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,11 +35,11 @@ from clinic.csv_rows import (
     validate_row,
 )
 from clinic.reader import CsvSource, Limits
-from scheduler.planning import Planner
+from scheduler.planning import Planner, reminder_insert
 from scheduler.timeline import PlannedReminder, plan
-from storage.enrollment import ClinicProfile, EnrollmentStore, ExistingPatient, ReminderInsert
+from storage.bulk import ReminderInsert, insert_reminders
+from storage.enrollment import ClinicProfile, EnrollmentStore, ExistingPatient
 from storage.invites import TOKEN_BYTES, token_hash
-from storage.models import Reminder, ReminderStatus, Treatment
 
 log = logging.getLogger(__name__)
 
@@ -460,8 +459,8 @@ class Importer:
         for r, pid in zip(creates, pids, strict=True):
             tid = treatment_ids[pid]
             for p in self._plan(r, now):
-                reminders.append(_reminder_row(tid, pid, r.channel, p))
-        self.store.insert_reminders(session, reminders)
+                reminders.append(reminder_insert(tid, pid, r.channel, p))
+        insert_reminders(session, reminders)
         return self._invites(session, list(zip(creates, pids, strict=True)), now)
 
     def _invites(
@@ -525,50 +524,20 @@ class Importer:
         channel: str,
         now: datetime,
     ) -> None:
-        """Planner.reschedule's rules, inside this batch's transaction: pending reminders move,
-        ones now past are skipped, ones newly ahead are added; sent ones stay as they are."""
+        """A changed treatment time, inside this batch's transaction."""
         protocol = self.planner.default_protocol
-        planned = {
-            p.key: p
-            for p in plan(r.treated_at, protocol, zone, self.planner.quiet, now)
-            if p.key != protocol.welcome.key
-        }
         if known.treatment_id is None:  # every earlier treatment was cancelled: start anew
             tid = self.store.insert_treatments(
                 session, [(known.id, r.treated_at)], now, protocol.name
             )[known.id]
-            self.store.insert_reminders(
+            insert_reminders(
                 session,
-                [_reminder_row(tid, known.id, channel, p) for p in self._plan(r, now)],
+                [reminder_insert(tid, known.id, channel, p) for p in self._plan(r, now)],
             )
             return
-        session.execute(
-            update(Treatment)
-            .where(Treatment.id == known.treatment_id)
-            .values(performed_at=r.treated_at)
-            .execution_options(synchronize_session=False)
+        self.planner.reschedule_in(
+            session, known.treatment_id, known.id, zone, channel, r.treated_at, now
         )
-        existing = {
-            rem.milestone: rem
-            for rem in session.scalars(
-                select(Reminder).where(Reminder.treatment_id == known.treatment_id)
-            )
-        }
-        fresh = []
-        for milestone in protocol.timed:
-            row, new = existing.get(milestone.key), planned.get(milestone.key)
-            if row is not None and row.status != ReminderStatus.PENDING:
-                continue
-            if row is not None and new is None:
-                row.status = ReminderStatus.SKIPPED
-                row.last_error = "treatment time moved past this milestone"
-            elif row is not None and new is not None:
-                row.due_at = row.next_attempt_at = new.due_at
-                row.expires_at = new.expires_at
-            elif new is not None:
-                fresh.append(_reminder_row(known.treatment_id, known.id, channel, new))
-        session.flush()
-        self.store.insert_reminders(session, fresh)
 
 
 def _changes(r: ValidRow, known: ExistingPatient, given: frozenset[str]) -> dict[str, Any]:
@@ -585,12 +554,6 @@ def _changes(r: ValidRow, known: ExistingPatient, given: frozenset[str]) -> dict
 
 def _rejected(r: ValidRow, message: str) -> RowOutcome:
     return RowOutcome(r.row, r.external_id, "rejected", [RowError(r.row, "external_id", message)])
-
-
-def _reminder_row(
-    treatment_id: int, patient_id: int, channel: str, p: PlannedReminder
-) -> ReminderInsert:
-    return (treatment_id, patient_id, p.key, channel, p.due_at, p.expires_at)
 
 
 def _as_item(r: ValidRow) -> _Item:

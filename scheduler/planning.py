@@ -7,20 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from messages.protocol import Protocol
 from scheduler.clock import Clock
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import PlannedReminder, plan
+from storage.bulk import ReminderInsert, insert_reminders
 from storage.db import Database
 from storage.models import Base, Patient, Reminder, ReminderStatus, Treatment
 from storage.patients import DuplicateError, NotFoundError
 
 PATIENTS = Base.metadata.tables["patient"]
 TREATMENTS = Base.metadata.tables["treatment"]
-REMINDERS = Base.metadata.tables["reminder"]
 
 # Clocks disagree a little; a treatment "in the future" by less than this is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -160,7 +160,7 @@ class Planner:
                 )
             )
             registrations = []
-            rows: list[dict[str, object]] = []
+            rows: list[ReminderInsert] = []
             for pid, tid, (patient, treated_at) in zip(
                 patient_ids, treatment_ids, items, strict=True
             ):
@@ -169,10 +169,10 @@ class Planner:
                 )
                 planned = plan(treated_at, protocol, zone, self.quiet, now)
                 rows.extend(
-                    _reminder_row(tid, pid, patient.preferred_channel(), p) for p in planned
+                    reminder_insert(tid, pid, patient.preferred_channel(), p) for p in planned
                 )
                 registrations.append(Registration(pid, tid, planned))
-            connection.execute(insert(REMINDERS), rows)
+            insert_reminders(session, rows)
         self._notify([p for r in registrations for p in r.planned[:1]])
         return registrations
 
@@ -203,9 +203,9 @@ class Planner:
         )
         session.add(treatment)
         session.flush()
-        session.execute(
-            insert(Reminder),
-            [_reminder_row(treatment.id, patient.id, patient.channel, p) for p in planned],
+        insert_reminders(
+            session,
+            [reminder_insert(treatment.id, patient.id, patient.channel, p) for p in planned],
         )
         return Registration(patient.id, treatment.id, planned)
 
@@ -213,8 +213,7 @@ class Planner:
         """The treatment time was corrected: move pending reminders, skip ones now past,
         add ones newly ahead. Sent reminders stay as they are; the welcome is not repeated."""
         now = self.clock.now()
-        protocol = self.default_protocol
-        problem = treatment_time_problem(treated_at, now, protocol)
+        problem = treatment_time_problem(treated_at, now, self.default_protocol)
         if problem:
             raise ValueError(problem)
         with self.db.session() as session:
@@ -223,49 +222,61 @@ class Planner:
                 raise NotFoundError(f"no treatment {treatment_id}")
             patient = session.get(Patient, treatment.patient_id)
             assert patient is not None
-            treatment.performed_at = treated_at
-            planned = {
-                p.key: p
-                for p in plan(treated_at, protocol, ZoneInfo(patient.timezone), self.quiet, now)
-                if p.key != protocol.welcome.key
-            }
-            existing = {
-                r.milestone: r
-                for r in session.scalars(
-                    select(Reminder).where(Reminder.treatment_id == treatment_id)
-                )
-            }
-            for milestone in protocol.timed:
-                row, new = existing.get(milestone.key), planned.get(milestone.key)
-                if row is not None and row.status != ReminderStatus.PENDING:
-                    continue
-                if row is not None and new is None:
-                    row.status = ReminderStatus.SKIPPED
-                    row.last_error = "treatment time moved past this milestone"
-                elif row is not None and new is not None:
-                    row.due_at = row.next_attempt_at = new.due_at
-                    row.expires_at = new.expires_at
-                elif new is not None:
-                    session.add(
-                        Reminder(
-                            treatment_id=treatment_id,
-                            patient_id=patient.id,
-                            milestone=new.key,
-                            channel=patient.channel,
-                            due_at=new.due_at,
-                            expires_at=new.expires_at,
-                            next_attempt_at=new.due_at,
-                            status=ReminderStatus.PENDING,
-                            attempts=0,
-                        )
-                    )
-        self._notify(list(planned.values()))
+            planned = self.reschedule_in(
+                session,
+                treatment_id,
+                patient.id,
+                ZoneInfo(patient.timezone),
+                patient.channel,
+                treated_at,
+                now,
+            )
+        self._notify(planned)
+        return planned
+
+    def reschedule_in(
+        self,
+        session: Session,
+        treatment_id: int,
+        patient_id: int,
+        zone: ZoneInfo,
+        channel: str,
+        treated_at: datetime,
+        now: datetime,
+    ) -> list[PlannedReminder]:
+        """`reschedule`'s rules inside the caller's transaction (an import batch, say)."""
+        protocol = self.default_protocol
+        session.execute(
+            update(Treatment).where(Treatment.id == treatment_id).values(performed_at=treated_at)
+        )
+        planned = {
+            p.key: p
+            for p in plan(treated_at, protocol, zone, self.quiet, now)
+            if p.key != protocol.welcome.key
+        }
+        existing = {
+            r.milestone: r
+            for r in session.scalars(select(Reminder).where(Reminder.treatment_id == treatment_id))
+        }
+        fresh = []
+        for milestone in protocol.timed:
+            row, new = existing.get(milestone.key), planned.get(milestone.key)
+            if row is not None and row.status != ReminderStatus.PENDING:
+                continue
+            if row is not None and new is None:
+                row.status = ReminderStatus.SKIPPED
+                row.last_error = "treatment time moved past this milestone"
+            elif row is not None and new is not None:
+                row.due_at = row.next_attempt_at = new.due_at
+                row.expires_at = new.expires_at
+            elif new is not None:
+                fresh.append(reminder_insert(treatment_id, patient_id, channel, new))
+        session.flush()
+        insert_reminders(session, fresh)
         return list(planned.values())
 
     def cancel(self, treatment_id: int) -> int:
         """Cancel a treatment and every reminder of it not yet sent."""
-        from sqlalchemy import update
-
         with self.db.session() as session:
             treatment = session.get(Treatment, treatment_id)
             if treatment is None:
@@ -303,17 +314,7 @@ def _patient_row(clinic_id: int, patient: NewPatient, now: datetime) -> dict[str
     }
 
 
-def _reminder_row(
+def reminder_insert(
     treatment_id: int, patient_id: int, channel: str, p: PlannedReminder
-) -> dict[str, object]:
-    return {
-        "treatment_id": treatment_id,
-        "patient_id": patient_id,
-        "milestone": p.key,
-        "channel": channel,
-        "due_at": p.due_at,
-        "expires_at": p.expires_at,
-        "next_attempt_at": p.due_at,
-        "status": ReminderStatus.PENDING.value,
-        "attempts": 0,
-    }
+) -> ReminderInsert:
+    return (treatment_id, patient_id, p.key, channel, p.due_at, p.expires_at)

@@ -6,14 +6,15 @@ reminders, invites) commits or rolls back together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.bulk import driver_datetime, executemany
 from storage.db import Database
 from storage.models import (
     Clinic,
@@ -111,46 +112,8 @@ class PatientDetail:
 
 
 # (treatment_id, patient_id, milestone, channel, due_at, expires_at), instants aware
-ReminderInsert = tuple[int, int, str, str, datetime, datetime]
 # (external_id, first_name, phone, timezone, language, channel)
 PatientInsert = tuple[str, str | None, str | None, str, str, str]
-
-
-def _executemany(session: Session, table: str, columns: str, params: list[tuple[Any, ...]]) -> None:
-    """The bulk path: the driver's executemany, skipping SQLAlchemy's per-row processing.
-    Values must already be in the driver's form (see `_driver_datetime`)."""
-    connection = session.connection()
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    width = columns.count(",") + 1
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([marker] * width)})"
-    connection.exec_driver_sql(sql, params)
-
-
-def _driver_datetime(dialect: str) -> Callable[[datetime], object]:
-    """What UTCDateTime hands the driver: naive UTC; as SQLAlchemy's text format on SQLite."""
-
-    def naive_utc(instant: datetime) -> datetime:
-        if instant.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        if instant.tzinfo is not UTC:
-            instant = instant.astimezone(UTC)
-        return instant.replace(tzinfo=None)
-
-    if dialect != "sqlite":
-        return naive_utc
-
-    # Many instants repeat within a batch (the welcome is due "now", quiet hours end at the
-    # same minute): remember the text of each one seen.
-    seen: dict[datetime, str] = {}
-
-    def sqlite_text(instant: datetime) -> str:
-        text = seen.get(instant)
-        if text is None:
-            # Exactly SQLAlchemy's SQLite storage format, so text comparisons in SQL agree.
-            text = seen[instant] = naive_utc(instant).isoformat(" ", "microseconds")
-        return text
-
-    return sqlite_text
 
 
 class EnrollmentStore:
@@ -255,9 +218,9 @@ class EnrollmentStore:
         if not rows:
             return {}
         connection = session.connection()
-        stamp = _driver_datetime(connection.dialect.name)
+        stamp = driver_datetime(connection.dialect)
         created = stamp(now)
-        _executemany(
+        executemany(
             session,
             "patient",
             "clinic_id, external_id, first_name, phone, timezone, language, channel, "
@@ -279,9 +242,9 @@ class EnrollmentStore:
         """For patients with no active treatment yet: patient id -> new treatment id."""
         if not rows:
             return {}
-        stamp = _driver_datetime(session.connection().dialect.name)
+        stamp = driver_datetime(session.connection().dialect)
         registered = stamp(now)
-        _executemany(
+        executemany(
             session,
             "treatment",
             "patient_id, performed_at, registered_at, protocol",
@@ -295,36 +258,15 @@ class EnrollmentStore:
         return {key: value for key, value in ids}
 
     @staticmethod
-    def insert_reminders(session: Session, rows: list[ReminderInsert]) -> None:
-        """The hot path of a bulk import (several reminders a patient)."""
-        if not rows:
-            return
-        stamp = _driver_datetime(session.connection().dialect.name)
-        pending = ReminderStatus.PENDING.value
-        params = []
-        for treatment_id, patient_id, milestone, channel, due_at, expires_at in rows:
-            due, expires = stamp(due_at), stamp(expires_at)
-            params.append(
-                (treatment_id, patient_id, milestone, channel, due, expires, due, pending, 0)
-            )
-        _executemany(
-            session,
-            "reminder",
-            "treatment_id, patient_id, milestone, channel, due_at, expires_at, "
-            "next_attempt_at, status, attempts",
-            params,
-        )
-
-    @staticmethod
     def insert_invites(
         session: Session, rows: list[tuple[int, str]], now: datetime, expires_at: datetime
     ) -> None:
         """(patient id, token hash) pairs."""
         if not rows:
             return
-        stamp = _driver_datetime(session.connection().dialect.name)
+        stamp = driver_datetime(session.connection().dialect)
         created, expires = stamp(now), stamp(expires_at)
-        _executemany(
+        executemany(
             session,
             "invite",
             "patient_id, token_hash, expires_at, created_at",
