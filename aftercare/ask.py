@@ -14,8 +14,8 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from aftercare.settings import ConfigError, load_settings
-from messages.answers import Channel
 from messages.conversation import Reply, reply
+from messages.protocol import Channel
 
 
 def answer_line(answer: Reply) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.alerts import StaffAlert, StaffAlerter
 from bot.channel import InboundReply
-from messages.answers import Channel as Rendering
 from messages.conversation import PatientContext, reply
+from messages.protocol import Channel as Rendering
 from messages.protocol import Protocol
 from scheduler.clock import Clock
 from storage.conversations import ConversationRepository, Recorded, Sender

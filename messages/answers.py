@@ -11,14 +11,12 @@ import string
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from messages import gsm7
 from messages.faq import UNKNOWN, TopicKeywords
+from messages.protocol import ChannelText
 
-Channel = Literal["sms", "telegram"]
 LOCALES = ("en", "es")
 PLACEHOLDERS = frozenset({"contact", "emergency_number", "alerted", "when", "title", "steps"})
 FAQ_TOPICS = (
@@ -48,32 +46,10 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
-class Text(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    sms: str = Field(min_length=1)
-    telegram: str = Field(min_length=1)
+class Text(ChannelText):
+    """An FAQ answer: the same checks, with the answers' own placeholders."""
 
-    @field_validator("sms", "telegram")
-    @classmethod
-    def _known_placeholders(cls, value: str) -> str:
-        try:
-            unknown = placeholders(value) - PLACEHOLDERS
-        except ValueError as exc:
-            raise ValueError(f"unbalanced braces ({exc})") from None
-        if unknown:
-            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}")
-        return value
-
-    @field_validator("sms")
-    @classmethod
-    def _plain_gsm7(cls, value: str) -> str:
-        bad = gsm7.non_gsm7(value)
-        if bad:
-            raise ValueError(f"SMS text must be GSM-7; found {''.join(bad)!r}")
-        return value
-
-    def get(self, channel: Channel) -> str:
-        return self.sms if channel == "sms" else self.telegram
+    allowed = PLACEHOLDERS
 
 
 class Topic(BaseModel):

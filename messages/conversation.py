@@ -15,9 +15,9 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from messages import gsm7
-from messages.answers import LOCALES, Channel, FaqLocale, Text, keyword_models, load_faq
+from messages.answers import LOCALES, FaqLocale, Text, keyword_models, load_faq
 from messages.faq import UNKNOWN, classify, detect_language
-from messages.protocol import Protocol
+from messages.protocol import Channel, Protocol
 from messages.redflags import check
 from messages.when import format_when
 from scheduler.timeline import milestone_times

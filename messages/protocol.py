@@ -12,7 +12,7 @@ import string
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -43,7 +43,10 @@ class ProtocolError(ValueError):
 
 
 class ChannelText(BaseModel):
+    """One text in its SMS and Telegram renderings; subclasses allow other placeholders."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    allowed: ClassVar[frozenset[str]] = PLACEHOLDERS
     sms: str = Field(min_length=1)
     telegram: str = Field(min_length=1)
 
@@ -54,10 +57,10 @@ class ChannelText(BaseModel):
             names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
         except ValueError as exc:
             raise ValueError(f"unbalanced braces ({exc})") from None
-        unknown = names - PLACEHOLDERS
+        unknown = names - cls.allowed
         if unknown:
             raise ValueError(
-                f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(PLACEHOLDERS)}"
+                f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(cls.allowed)}"
             )
         return value
 
