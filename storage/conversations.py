@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from storage.db import Database
-from storage.models import Clinic, Conversation, Escalation, Patient, Treatment
+from storage.models import Clinic, Conversation, Escalation, Patient
+from storage.patients import current_treatment
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,7 @@ class ConversationRepository:
             if row is None:
                 return None
             patient, clinic = row
-            treatment = session.scalar(
-                select(Treatment)
-                .where(Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None))
-                .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
-                .limit(1)
-            )
+            treatment = current_treatment(session, patient_id)
             return Sender(
                 patient_id=patient.id,
                 clinic_id=clinic.id,

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.models import Clinic, InboundMessage, Patient
+from storage.models import Clinic, InboundMessage, Patient, Treatment
 
 PATIENT_FLAGS = frozenset({"sms_opted_out", "sms_unreachable", "telegram_unreachable", "paused"})
 
@@ -97,3 +98,13 @@ class PatientRepository:
                 delete(InboundMessage).where(InboundMessage.received_at < before)
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def current_treatment(session: Session, patient_id: int) -> Treatment | None:
+    """The patient's latest treatment that was not cancelled: the one reminders follow."""
+    return session.scalars(
+        select(Treatment)
+        .where(Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None))
+        .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
+        .limit(1)
+    ).first()

@@ -26,6 +26,7 @@ from storage.models import (
     ReminderStatus,
     Treatment,
 )
+from storage.patients import current_treatment
 
 PROVIDER = "telegram"
 
@@ -261,12 +262,7 @@ class TelegramStore:
     def _view(session: Session, patient: Patient) -> ChatPatient:
         clinic = session.get(Clinic, patient.clinic_id)
         assert clinic is not None
-        treatment = session.scalars(
-            select(Treatment)
-            .where(Treatment.patient_id == patient.id, Treatment.cancelled_at.is_(None))
-            .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
-            .limit(1)
-        ).first()
+        treatment = current_treatment(session, patient.id)
         return ChatPatient(
             id=patient.id,
             clinic_id=patient.clinic_id,
