@@ -18,14 +18,12 @@ from storage.bulk import driver_datetime, executemany
 from storage.db import Database
 from storage.models import (
     Clinic,
-    Conversation,
-    Invite,
     Patient,
     Reminder,
     ReminderStatus,
     Treatment,
 )
-from storage.patients import NotFoundError
+from storage.patients import NotFoundError, erase_patients
 
 SQLITE_BULK_CACHE_KB = 64 * 1024
 PATIENTS = cast(Table, Patient.__table__)
@@ -350,41 +348,10 @@ class EnrollmentStore:
             patient = _patient(session, clinic_id, external_id)
             if patient is None:
                 return None
-            if patient.erased_at is None:
-                patient.erased_at = now
-            patient.first_name = None
-            patient.phone = None
-            patient.telegram_chat_id = None
-            patient.updated_at = now
-            cancelled = session.execute(
-                update(Reminder)
-                .where(
-                    Reminder.patient_id == patient.id,
-                    # A reminder already handed to a provider (sending) cannot be recalled.
-                    Reminder.status.in_([ReminderStatus.PENDING, ReminderStatus.CLAIMED]),
-                )
-                .values(
-                    status=ReminderStatus.CANCELLED,
-                    claimed_by=None,
-                    lease_until=None,
-                    last_error="patient erased",
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-            session.execute(
-                update(Conversation)
-                .where(Conversation.patient_id == patient.id)
-                .values(inbound_text=None, reply_text=None)
-                .execution_options(synchronize_session=False)
-            )
-            # An unused invite could otherwise attach a new chat to the erased record.
-            session.execute(
-                update(Invite)
-                .where(Invite.patient_id == patient.id, Invite.used_at.is_(None))
-                .values(used_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            return patient.erased_at, int(cancelled)
+            cancelled = erase_patients(session, [patient.id], now)
+            session.refresh(patient)
+            assert patient.erased_at is not None
+            return patient.erased_at, cancelled
 
 
 def _patient(session: Session, clinic_id: int, external_id: str) -> Patient | None:

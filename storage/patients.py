@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.models import Clinic, InboundMessage, Patient, Treatment
+from storage.models import (
+    Clinic,
+    Conversation,
+    InboundMessage,
+    Invite,
+    Patient,
+    Reminder,
+    ReminderStatus,
+    Treatment,
+)
 
 PATIENT_FLAGS = frozenset({"sms_opted_out", "sms_unreachable", "telegram_unreachable", "paused"})
 
@@ -108,3 +118,63 @@ def current_treatment(session: Session, patient_id: int) -> Treatment | None:
         .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
         .limit(1)
     ).first()
+
+
+def erase_patients(session: Session, ids: Sequence[int], now: datetime) -> int:
+    """Erase these patients inside the caller's transaction; returns reminders cancelled.
+
+    Personal data, message texts and unused invites go; open treatments and reminders not
+    yet handed to a provider are cancelled. The rows stay, without personal data, so a
+    clinic's counts stay right and a re-import of the same external id is recognised.
+    """
+    if not ids:
+        return 0
+    cancelled = session.execute(
+        update(Reminder)
+        .where(
+            Reminder.patient_id.in_(ids),
+            # A reminder already handed to a provider (sending) cannot be recalled; clearing
+            # the claim makes an engine's late outcome for these rows a no-op.
+            Reminder.status.in_([ReminderStatus.PENDING, ReminderStatus.CLAIMED]),
+        )
+        .values(
+            status=ReminderStatus.CANCELLED,
+            claimed_by=None,
+            lease_until=None,
+            last_error="patient erased",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(
+        update(Treatment)
+        .where(Treatment.patient_id.in_(ids), Treatment.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Conversation)
+        .where(Conversation.patient_id.in_(ids))
+        .values(inbound_text=None, reply_text=None)
+        .execution_options(synchronize_session=False)
+    )
+    # An unused invite could otherwise attach a new chat to the erased record.
+    session.execute(
+        update(Invite)
+        .where(Invite.patient_id.in_(ids), Invite.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Patient)
+        .where(Patient.id.in_(ids))
+        .values(
+            first_name=None,
+            phone=None,
+            telegram_chat_id=None,
+            paused=True,
+            erased_at=func.coalesce(Patient.erased_at, now),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(cancelled)

@@ -18,15 +18,13 @@ from sqlalchemy.orm import Session
 from storage.db import Database
 from storage.models import (
     Clinic,
-    Conversation,
     InboundMessage,
-    Invite,
     Patient,
     Reminder,
     ReminderStatus,
     Treatment,
 )
-from storage.patients import current_treatment
+from storage.patients import current_treatment, erase_patients
 
 PROVIDER = "telegram"
 
@@ -187,48 +185,7 @@ class TelegramStore:
             ids = list(
                 session.scalars(select(Patient.id).where(Patient.telegram_chat_id == chat_id))
             )
-            if not ids:
-                return 0
-            session.execute(
-                update(Reminder)
-                .where(
-                    Reminder.patient_id.in_(ids),
-                    Reminder.status.in_([ReminderStatus.PENDING, ReminderStatus.CLAIMED]),
-                )
-                .values(status=ReminderStatus.CANCELLED, last_error="patient erased")
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                update(Treatment)
-                .where(Treatment.patient_id.in_(ids), Treatment.cancelled_at.is_(None))
-                .values(cancelled_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                update(Conversation)
-                .where(Conversation.patient_id.in_(ids))
-                .values(inbound_text=None, reply_text=None)
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                update(Invite)
-                .where(Invite.patient_id.in_(ids), Invite.used_at.is_(None))
-                .values(used_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                update(Patient)
-                .where(Patient.id.in_(ids))
-                .values(
-                    first_name=None,
-                    phone=None,
-                    telegram_chat_id=None,
-                    paused=True,
-                    erased_at=now,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            erase_patients(session, ids, now)
         return len(ids)
 
     # -- webhook redelivery -----------------------------------------------------------------
