@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aftercare.ask import ask as ask_command
@@ -31,6 +32,7 @@ app.add_typer(clinic_app, name="clinic")
 clinic_app.add_typer(clinic_commands.key_app, name="key")
 clinic_app.command("list")(clinic_commands.clinic_list)
 clinic_app.command("date-format")(clinic_commands.clinic_date_format)
+clinic_app.command("set")(clinic_commands.clinic_set)
 app.command("enroll")(clinic_commands.enroll)
 app.add_typer(patient_app, name="patient")
 
@@ -39,7 +41,8 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    # One line whatever the terminal's width, so scripts and logs see the whole reason.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -162,12 +165,12 @@ def simulate(
 
 @clinic_app.command("add")
 def clinic_add(
-    slug: str,
+    slug: Annotated[str, typer.Argument(help="1 to 40 lower-case letters, digits or '-'.")],
     name: Annotated[str, typer.Option()],
-    phone: Annotated[str, typer.Option()],
-    timezone: Annotated[str, typer.Option()],
+    phone: Annotated[str, typer.Option(help="The number patients are told to call.")],
+    timezone: Annotated[str, typer.Option(help="IANA name, e.g. America/New_York.")],
     country: Annotated[str, typer.Option(help="Default country for local phone numbers.")] = "US",
-    language: Annotated[str, typer.Option()] = "en",
+    language: Annotated[str, typer.Option(help="en or es.")] = "en",
     date_format: Annotated[
         str | None, typer.Option(help="How its CSV files write dates: DMY, MDY, YMD or strftime.")
     ] = None,
@@ -177,15 +180,16 @@ def clinic_add(
     from aftercare.wiring import build_core
     from clinic.commands import clinic_settings_problem, print_key
     from clinic.keys import hash_api_key, new_api_key
+    from storage.clinic_fields import ClinicFieldError, check_clinic
     from storage.enrollment import EnrollmentStore
     from storage.migrate import upgrade
     from storage.patients import DuplicateError
 
     settings = settings_or_exit()
     try:
-        zone_named(timezone)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+        fields = check_clinic(slug, name, phone, timezone, country, language)
+    except ClinicFieldError as exc:
+        raise fail(clinic_commands.option_problem(exc)) from None
     problem = clinic_settings_problem(country, date_format)
     if problem:
         raise fail(problem)
@@ -194,11 +198,17 @@ def clinic_add(
     key = new_api_key()
     try:
         clinic = core.patients.add_clinic(
-            slug, name, phone, timezone, country.upper(), language, hash_api_key(key)
+            fields.slug,
+            fields.name,
+            fields.phone,
+            fields.timezone,
+            fields.country,
+            fields.language,
+            hash_api_key(key),
         )
         if date_format:
             EnrollmentStore(core.db).set_date_format(slug, date_format)
-    except DuplicateError as exc:
+    except (DuplicateError, ClinicFieldError) as exc:
         raise fail(str(exc)) from None
     finally:
         core.close()

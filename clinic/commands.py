@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from aftercare.settings import ConfigError, Settings, load_settings
+from storage.clinic_fields import ClinicFieldError
 
 if TYPE_CHECKING:
     from aftercare.wiring import Core
@@ -32,7 +34,7 @@ def _fail(message: str, as_json: bool = False) -> typer.Exit:
     if as_json:
         typer.echo(json.dumps({"error": message}))
     else:
-        err.print(f"[red]error:[/red] {message}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_UNREADABLE)
 
 
@@ -154,6 +156,53 @@ def clinic_date_format(
     finally:
         core.close()
     out.print(f"clinic [bold]{slug}[/bold]: date format {value or 'ISO 8601 only'}")
+
+
+def option_problem(exc: ClinicFieldError) -> str:
+    """The checker's reason, named the way the command line spells the value."""
+    where = "slug" if exc.field == "slug" else f"--{exc.field}"
+    return f"{where}: {exc.reason}"
+
+
+def clinic_set(
+    slug: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    phone: Annotated[str | None, typer.Option(help="The number patients are told to call.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA name, e.g. Europe/Madrid.")] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Default country for local phone numbers.")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="en or es.")] = None,
+) -> None:
+    """Change a clinic's name, phone, time zone, country or language.
+
+    Checked like `clinic add`: a value that is refused changes nothing.
+    """
+    from storage.clinic_fields import check_country, check_phone
+    from storage.patients import NotFoundError
+
+    if all(value is None for value in (name, phone, timezone, country, language)):
+        raise _fail("nothing to change: give --name, --phone, --timezone, --country or --language")
+    core = _core(_settings())
+    try:
+        current = core.patients.clinic(slug)
+        if phone is not None:
+            # Typed by a person: also ask whether the number can be in service.
+            phone = check_phone(phone, check_country(country or current.country))
+        updated = core.patients.update_clinic(
+            slug, name=name, phone=phone, timezone=timezone, country=country, language=language
+        )
+    except ClinicFieldError as exc:
+        raise _fail(option_problem(exc)) from None
+    except NotFoundError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        core.close()
+    out.print(
+        f"clinic [bold]{escape(updated.slug)}[/bold]: {escape(updated.name)}, "
+        f"{updated.phone}, {updated.timezone}, {updated.country}, {updated.language}",
+        highlight=False,
+    )
 
 
 def enroll(

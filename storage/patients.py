@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.clinic_fields import check_clinic
 from storage.db import Database
 from storage.models import (
     Clinic,
@@ -69,21 +70,71 @@ class PatientRepository:
         language: str = "en",
         api_key_hash: str | None = None,
     ) -> ClinicView:
+        """Raises ClinicFieldError for a bad value, DuplicateError for a slug in use.
+
+        Here the phone must have a dialable length for its country code. Whether the number
+        is assigned is asked where a person types it (the CLI): the numbering plan changes
+        between library versions, and a stored record must not become unwritable by that.
+        """
+        fields = check_clinic(
+            slug, name, phone, timezone, country, language, require_assigned_phone=False
+        )
         with self._db.session() as session:
-            if session.scalar(select(Clinic.id).where(Clinic.slug == slug)) is not None:
-                raise DuplicateError(f"clinic {slug!r} already exists")
+            if session.scalar(select(Clinic.id).where(Clinic.slug == fields.slug)) is not None:
+                raise DuplicateError(f"clinic {fields.slug!r} already exists")
             clinic = Clinic(
-                slug=slug,
-                name=name,
-                phone=phone,
-                timezone=timezone,
-                country=country,
-                language=language,
+                slug=fields.slug,
+                name=fields.name,
+                phone=fields.phone,
+                timezone=fields.timezone,
+                country=fields.country,
+                language=fields.language,
                 api_key_hash=api_key_hash,
             )
             session.add(clinic)
             session.flush()
             return ClinicView.of(clinic)
+
+    def update_clinic(
+        self,
+        slug: str,
+        *,
+        name: str | None = None,
+        phone: str | None = None,
+        timezone: str | None = None,
+        country: str | None = None,
+        language: str | None = None,
+    ) -> ClinicView:
+        """Change some of a clinic's settings; the result is checked as a whole.
+
+        A new country alone re-reads the stored phone in it, so the pair stays consistent.
+        """
+        with self._db.session() as session:
+            clinic = session.scalar(select(Clinic).where(Clinic.slug == slug).with_for_update())
+            if clinic is None:
+                raise NotFoundError(f"no clinic {slug!r}")
+            fields = check_clinic(
+                clinic.slug,
+                name if name is not None else clinic.name,
+                phone if phone is not None else clinic.phone,
+                timezone if timezone is not None else clinic.timezone,
+                country if country is not None else clinic.country,
+                language if language is not None else clinic.language,
+                require_assigned_phone=False,
+            )
+            clinic.name = fields.name
+            clinic.phone = fields.phone
+            clinic.timezone = fields.timezone
+            clinic.country = fields.country
+            clinic.language = fields.language
+            session.flush()
+            return ClinicView.of(clinic)
+
+    def api_key_hashes(self) -> frozenset[str]:
+        """Every clinic's current key hash (a few bytes per clinic)."""
+        with self._db.session() as session:
+            stored = session.scalars(select(Clinic.api_key_hash))
+            return frozenset(key_hash for key_hash in stored if key_hash)
 
     def clinic(self, slug: str) -> ClinicView:
         with self._db.session() as session:

@@ -84,7 +84,7 @@ def test_clinic_and_patient_add_plan_the_reminders() -> None:
             "--name",
             "Glow",
             "--phone",
-            "+15551234567",
+            "+12125550100",
             "--timezone",
             "America/New_York",
         ],

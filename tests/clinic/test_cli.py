@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from aftercare.cli import app
 from clinic.keys import hash_api_key
@@ -107,3 +107,115 @@ def test_enroll_exits_1_when_nothing_can_be_read(env: str, tmp_path: Path) -> No
     assert json.loads(result.stdout)["error"].startswith(f"{bad}: missing required column(s)")
     missing = runner.invoke(app, ["enroll", str(bad), "--clinic", "nobody"])
     assert missing.exit_code == 1
+
+
+def clinic_add(*args: str) -> Result:
+    base = {"--name": "Glow", "--phone": "+12125550100", "--timezone": "America/New_York"}
+    options = [item for pair in base.items() if pair[0] not in args for item in pair]
+    return runner.invoke(app, ["clinic", "add", *args, *options])
+
+
+def stored_clinics(database_url: str) -> list[tuple[str, ...]]:
+    db = Database(database_url)
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT slug, name, phone, timezone, country, language FROM clinic ORDER BY slug"
+        ).all()
+    db.dispose()
+    return [tuple(row) for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("slug", "reason"),
+    [
+        ("", "slug: must not be empty"),
+        ("x" * 70, "slug: is 70 characters long"),
+        ("x'; DROP TABLE clinic;--", 'contains "\'"'),
+        ("ü ü/../x", "contains 'ü'"),
+        ("Glow", "contains 'G'"),
+    ],
+)
+def test_clinic_add_refuses_a_slug_outside_a_to_z_digits_and_dashes(
+    env: str, slug: str, reason: str
+) -> None:
+    result = clinic_add(slug)
+    assert result.exit_code == 1
+    assert reason in result.stderr
+    assert "lower-case letters (a-z), digits or '-'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert stored_clinics(env) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("--phone", "not a phone"), "--phone: not a phone number: 'not a phone'"),
+        (("--phone", "n"), "--phone: not a phone number: 'n'"),
+        (("--phone", "555"), "--phone: not a valid phone number for US: '555'"),
+        (("--phone", "+1 555 123 4567"), "--phone: not a valid phone number for US"),
+        (("--phone", "91 123 45 67"), "--phone: not a valid phone number for US"),
+        (("--language", "fr"), "--language: must be en or es, got 'fr'"),
+        (("--timezone", "Moon/Base"), "--timezone: unknown time zone 'Moon/Base'"),
+        (("--timezone", "america/new_york"), "did you mean America/New_York?"),
+        (("--timezone", "localtime"), "--timezone: unknown time zone 'localtime'"),
+        (("--country", "XX"), "--country: must be a two-letter country code"),
+        (("--name", " "), "--name: must not be empty"),
+    ],
+)
+def test_clinic_add_refuses_each_bad_value_in_one_line_and_stores_nothing(
+    env: str, args: tuple[str, ...], reason: str
+) -> None:
+    result = clinic_add("glow", *args)
+    assert result.exit_code == 1
+    assert reason in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert stored_clinics(env) == []
+
+
+def test_clinic_add_stores_the_phone_in_e164_read_in_the_clinics_country(env: str) -> None:
+    assert clinic_add("glow", "--phone", "(212) 555-0100").exit_code == 0
+    madrid = clinic_add(
+        "sol",
+        "--phone",
+        "911 23 45 67",
+        "--country",
+        "es",
+        "--timezone",
+        "Europe/Madrid",
+        "--language",
+        "es",
+    )
+    assert madrid.exit_code == 0, madrid.output
+    assert stored_clinics(env) == [
+        ("glow", "Glow", "+12125550100", "America/New_York", "US", "en"),
+        ("sol", "Glow", "+34911234567", "Europe/Madrid", "ES", "es"),
+    ]
+
+
+def test_clinic_set_changes_settings_with_the_same_checks(env: str) -> None:
+    add_clinic()
+    refused = [
+        ("--language", "fr"),
+        ("--timezone", "Mars/Olympus"),
+        ("--phone", "not a phone"),
+        ("--country", "Spain"),
+    ]
+    for option, value in refused:
+        result = runner.invoke(app, ["clinic", "set", "glow", option, value])
+        assert result.exit_code == 1, (option, result.output)
+        assert f"{option}: " in result.stderr
+    assert stored_clinics(env) == [("glow", "Glow", "+12125550100", "America/New_York", "US", "en")]
+
+    changed = runner.invoke(
+        app,
+        [
+            *("clinic", "set", "glow", "--country", "ES", "--phone", "911 23 45 67"),
+            *("--timezone", "Europe/Madrid", "--language", "es", "--name", "Glow Madrid"),
+        ],
+    )
+    assert changed.exit_code == 0, changed.output
+    assert stored_clinics(env) == [
+        ("glow", "Glow Madrid", "+34911234567", "Europe/Madrid", "ES", "es")
+    ]
+    assert runner.invoke(app, ["clinic", "set", "nobody", "--language", "en"]).exit_code == 1
+    assert runner.invoke(app, ["clinic", "set", "glow"]).exit_code == 1
