@@ -1,10 +1,19 @@
 """The one importer behind `aftercare enroll` and `POST /api/v1/enrollments`.
 
-Two passes. The first reads and validates the whole file, streaming, and spools the valid
-rows to a temporary file: a file that turns out unreadable halfway writes nothing. The
-second upserts the valid rows in batches; each batch (patients, treatments, reminders,
-invites) is one transaction, so a crash leaves whole patients or none, and running the same
-file again creates only what is missing (rows already stored come back as unchanged).
+Two passes. The first reads and validates the whole file, streaming, and spools the rows
+with data (valid ones, and rejected ones with their errors) to a temporary file: a file that
+turns out unreadable halfway writes nothing. The second upserts the valid rows in batches;
+each batch (patients, treatments, reminders, invites) is one transaction, so a crash leaves
+whole patients or none, and running the same file again creates only what is missing (rows
+already stored come back as unchanged).
+
+Memory is bounded by the batch size, not by the file: blank rows are only counted, the
+second pass holds at most one batch of spooled rows, and the error list is capped. What
+grows with the file is small and bounded by the row limit (the duplicate check's digests;
+the API's list of patients, which carries invite links shown only once).
+
+A dry run only reads: on SQLite through a read-only connection that never takes the write
+lock, so reminders keep going out while a clinic checks a file.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import pickle
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -30,10 +39,10 @@ from clinic.csv_rows import (
     RowError,
     ValidRow,
     fingerprint,
-    is_blank,
     raw_external_id,
     validate_row,
 )
+from clinic.outcomes import ImportResult, RowOutcome, unknown_column_warnings
 from clinic.reader import CsvSource, Limits
 from scheduler.planning import Planner, reminder_insert
 from scheduler.timeline import PlannedReminder, plan
@@ -51,53 +60,10 @@ _COMPARED = ("first_name", "phone", "timezone", "language", "channel")
 Progress = Callable[[str, int, int], None]  # phase ("checking" | "importing"), done, total
 
 
-@dataclass(frozen=True)
-class RowOutcome:
-    row: int
-    external_id: str
-    status: str  # created | updated | unchanged | rejected | blank
-    errors: list[RowError] = field(default_factory=list)
-    invite_url: str | None = None
-
-
-@dataclass
-class ImportResult:
-    dry_run: bool
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    warnings: list[RowError] = field(default_factory=list)
-    patients: list[dict[str, Any]] | None = None
-    invites_enabled: bool = False
-
-    def count(self, status: str) -> None:
-        if status in ("created", "updated", "unchanged", "rejected"):
-            setattr(self, status, getattr(self, status) + 1)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "rows": self.rows,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "errors": [e.as_dict() for e in sorted(self.errors, key=_error_order)],
-            "warnings": [w.as_dict() for w in self.warnings],
-            "patients": self.patients or [],
-            "invite_links": self.invites_enabled,
-        }
-
-
-def _error_order(error: RowError) -> tuple[int, str]:
-    return error.row, error.column or ""
-
-
-# Spooled items: a valid row (as a tuple), or a skipped row ("rejected" | "blank").
+# Spooled items: a valid row (a tuple starting with its row number), or a rejected row
+# ("rejected", row, external_id, errors).
 _Item = tuple[Any, ...]
+_REJECTED = "rejected"
 
 
 @dataclass
@@ -105,7 +71,6 @@ class _Checked:
     header: HeaderMap
     valid: int
     conflicted_first_rows: dict[int, list[int]]
-    errors_by_row: dict[int, list[RowError]] = field(default_factory=dict)
 
 
 class Importer:
@@ -157,8 +122,6 @@ class Importer:
         with tempfile.TemporaryFile() as spool:
             source = CsvSource(stream, self.limits)
             checked = self._check(source, context, spool, result, progress, total_bytes)
-            for error in result.errors:
-                checked.errors_by_row.setdefault(error.row, []).append(error)
             spool.seek(0)
             self._import(
                 clinic,
@@ -172,13 +135,15 @@ class Importer:
                 progress=progress,
             )
         log.info(
-            "enrollment clinic=%s dry_run=%s created=%d updated=%d unchanged=%d rejected=%d",
+            "enrollment clinic=%s dry_run=%s created=%d updated=%d unchanged=%d rejected=%d "
+            "blank=%d",
             clinic.id,
             dry_run,
             result.created,
             result.updated,
             result.unchanged,
             result.rejected,
+            result.blank_rows,
         )
         return result
 
@@ -194,29 +159,27 @@ class Importer:
         total_bytes: int,
     ) -> _Checked:
         header = source.header
-        result.warnings = [RowError(1, name, "unknown column; ignored") for name in header.unknown]
+        result.warnings = unknown_column_warnings(header.unknown)
         # external id digest -> (first row << 32 | content fingerprint): a few dozen bytes a
         # row, bounded by the row limit, instead of keeping rows in memory.
         seen: dict[int, int] = {}
         conflicted: dict[int, list[int]] = {}
         chunk: list[_Item] = []
         valid = 0
-        for row, cells in source.records():
-            if is_blank(cells):
-                chunk.append(("blank", row, ""))
+        for row, cells in source.records():  # blank rows are counted there, never seen here
+            result.rows += 1
+            external_id = raw_external_id(cells, header)
+            checked = validate_row(row, cells, header, context)
+            duplicate = self._duplicate(row, cells, external_id, seen, conflicted)
+            if isinstance(checked, ValidRow) and duplicate is None:
+                chunk.append(_as_item(checked))
+                valid += 1
             else:
-                result.rows += 1
-                external_id = raw_external_id(cells, header)
-                checked = validate_row(row, cells, header, context)
-                duplicate = self._duplicate(row, cells, external_id, seen, conflicted)
-                if isinstance(checked, ValidRow) and duplicate is None:
-                    chunk.append(_as_item(checked))
-                    valid += 1
-                else:
-                    result.errors.extend(checked if isinstance(checked, list) else [])
-                    if duplicate is not None:
-                        result.errors.append(duplicate)
-                    chunk.append(("rejected", row, external_id))
+                errors = checked if isinstance(checked, list) else []
+                if duplicate is not None:
+                    errors.append(duplicate)
+                result.errors.extend(errors)
+                chunk.append((_REJECTED, row, external_id, errors))
             if len(chunk) >= _SPOOL_CHUNK:
                 pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
                 chunk = []
@@ -224,6 +187,7 @@ class Importer:
                     progress("checking", source.bytes_read, total_bytes)
         if chunk:
             pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        result.blank_rows = source.blank_rows
         if progress is not None:
             progress("checking", source.bytes_read, max(total_bytes, source.bytes_read))
         return _Checked(header, valid, conflicted)
@@ -286,10 +250,10 @@ class Importer:
             outcomes = self._batch(
                 clinic, pending, checked, given, now, batch_number, dry_run, reissue_invites
             )
-            for outcome in outcomes:
+            for outcome, item in zip(outcomes, pending, strict=True):
                 result.count(outcome.status)
-                if outcome.status == "rejected" and outcome.row not in checked.errors_by_row:
-                    result.errors.extend(outcome.errors)
+                if outcome.status == "rejected" and item[0] != _REJECTED:
+                    result.errors.extend(outcome.errors)  # found by this pass, not the first
                 if result.patients is not None and outcome.status in (
                     "created",
                     "updated",
@@ -310,12 +274,14 @@ class Importer:
             if progress is not None:
                 progress("importing", done, checked.valid)
 
+        # A batch ends at `batch_size` items of either kind, so a run of rejected rows is
+        # never held in memory whole either.
         for item in items:
             pending.append(item)
-            if item[0] not in ("blank", "rejected"):
+            if item[0] != _REJECTED:
                 valid_in_pending += 1
-                if valid_in_pending >= self.batch_size:
-                    flush()
+            if len(pending) >= self.batch_size:
+                flush()
         if pending:
             flush()
 
@@ -330,6 +296,13 @@ class Importer:
         dry_run: bool,
         reissue_invites: bool,
     ) -> list[RowOutcome]:
+        if all(item[0] == _REJECTED for item in items):
+            return [_rejected_item(item) for item in items]  # nothing to look up or write
+        if dry_run:
+            with self.store.reading() as session:
+                return self._write(
+                    session, clinic, items, checked, given, now, dry_run, reissue_invites
+                )
         attempts = 3  # a concurrent import of the same patients may win the unique key race
         for attempt in range(1, attempts + 1):
             try:
@@ -337,7 +310,7 @@ class Importer:
                     outcomes = self._write(
                         session, clinic, items, checked, given, now, dry_run, reissue_invites
                     )
-                    if self.before_commit is not None and not dry_run:
+                    if self.before_commit is not None:
                         self.before_commit(number)
             except IntegrityError:
                 if attempt == attempts:
@@ -345,13 +318,13 @@ class Importer:
                 log.warning("enrollment batch %d collided with another writer; retrying", number)
             else:
                 break
-        self._wake(outcomes, dry_run)
+        self._wake(outcomes)
         return outcomes
 
-    def _wake(self, outcomes: list[RowOutcome], dry_run: bool) -> None:
+    def _wake(self, outcomes: list[RowOutcome]) -> None:
         """A running engine sleeps until its next known reminder: the welcomes are due now."""
         notify = self.planner.on_planned
-        if notify is not None and not dry_run and any(o.status != "rejected" for o in outcomes):
+        if notify is not None and any(o.status != "rejected" for o in outcomes):
             notify(self.planner.clock.now())
 
     def _write(
@@ -365,7 +338,7 @@ class Importer:
         dry_run: bool,
         reissue_invites: bool,
     ) -> list[RowOutcome]:
-        rows = [ValidRow(*item) for item in items if item[0] not in ("blank", "rejected")]
+        rows = [ValidRow(*item) for item in items if item[0] != _REJECTED]
         if not dry_run:
             self.store.prepare_bulk(session)
         existing = self.store.existing(session, clinic.id, [r.external_id for r in rows])
@@ -414,9 +387,8 @@ class Importer:
 
         outcomes: list[RowOutcome] = []
         for item in items:
-            if item[0] in ("blank", "rejected"):
-                errors = checked.errors_by_row.get(item[1], [])
-                outcomes.append(RowOutcome(item[1], item[2], item[0], errors))
+            if item[0] == _REJECTED:
+                outcomes.append(_rejected_item(item))
                 continue
             row = item[0]
             outcome = decided[row]
@@ -554,6 +526,11 @@ def _changes(r: ValidRow, known: ExistingPatient, given: frozenset[str]) -> dict
 
 def _rejected(r: ValidRow, message: str) -> RowOutcome:
     return RowOutcome(r.row, r.external_id, "rejected", [RowError(r.row, "external_id", message)])
+
+
+def _rejected_item(item: _Item) -> RowOutcome:
+    _, row, external_id, errors = item
+    return RowOutcome(row, external_id, "rejected", errors)
 
 
 def _as_item(r: ValidRow) -> _Item:

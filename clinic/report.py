@@ -6,15 +6,16 @@ import csv
 from typing import TextIO
 
 from clinic.csv_rows import escape_formula
-from clinic.importer import ImportResult, RowOutcome
+from clinic.outcomes import ImportResult, RowOutcome
 
 REPORT_COLUMNS = ("row", "external_id", "status", "errors", "invite_url")
 _DRY_RUN_STATUS = {"created": "would create", "updated": "would update"}
 
 
 class ReportWriter:
-    """One line per input row, in file order. Cells a spreadsheet would run as a formula
-    (=, +, -, @) are escaped, since external ids and messages echo what the file held."""
+    """One line per input row with data, in file order (blank rows are skipped). Cells a
+    spreadsheet would run as a formula (=, +, -, @) are escaped, since external ids and
+    messages echo what the file held."""
 
     def __init__(self, stream: TextIO, *, dry_run: bool) -> None:
         self._writer = csv.writer(stream)
@@ -37,16 +38,18 @@ def summary_lines(result: ImportResult, *, shown_errors: int = 20) -> list[str]:
     lines = [
         f"{result.rows} rows: {result.created} {verb}created, {result.updated} {verb}updated, "
         f"{result.unchanged} unchanged, {result.rejected} rejected"
+        + (f", {result.blank_rows} blank rows skipped" if result.blank_rows else "")
         + (" (dry run: nothing was written)" if result.dry_run else "")
     ]
     for warning in result.warnings:
-        lines.append(f"header, column {warning.column!r}: {warning.message}")
-    errors = sorted(result.errors, key=lambda e: (e.row, e.column or ""))
+        column = f", column {warning.column!r}" if warning.column is not None else ""
+        lines.append(f"header{column}: {warning.message}")
+    errors = result.errors.listed()
     for error in errors[:shown_errors]:
         where = f"row {error.row}" + (f", {error.column}" if error.column else "")
         lines.append(f"{where}: {error.message}")
-    if len(errors) > shown_errors:
-        lines.append(f"... and {len(errors) - shown_errors} more (see --report)")
+    if result.errors.total > shown_errors:
+        lines.append(f"... and {result.errors.total - shown_errors} more (see --report)")
     if not result.invites_enabled and not result.dry_run and result.created:
         lines.append("no Telegram invite links were made: set TELEGRAM_BOT_USERNAME to have them")
     return lines

@@ -1,21 +1,36 @@
 """Storage for clinic enrollment: clinic profiles and keys, bulk patient writes, erasure.
 
 The bulk writers take the caller's session so a whole batch (patients, treatments,
-reminders, invites) commits or rolls back together.
+reminders, invites) commits or rolls back together. Lookups and dry runs go through
+`reading()`, which never takes SQLite's write lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy import (
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from storage.bulk import driver_datetime, executemany
-from storage.db import Database
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from storage.models import (
     Clinic,
     Patient,
@@ -117,18 +132,68 @@ PatientInsert = tuple[str, str | None, str | None, str, str, str]
 class EnrollmentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._sqlite_reader: Engine | None = None
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads and never waits for, or holds, the write lock.
+
+        Every transaction of `db` starts with SQLite's BEGIN IMMEDIATE (the write lock), so a
+        long read there would hold up reminder dispatch. This one runs on its own connection
+        with a plain (deferred) BEGIN: in WAL mode it reads a snapshot while writers carry on,
+        and `query_only` makes any write a mistake that fails instead of a lock that waits.
+        On PostgreSQL, a READ ONLY transaction.
+        """
+        engine = self._reader_engine()
+        if engine is None:
+            with self.db.session() as session:
+                if self.db.dialect == "postgresql":
+                    session.execute(text("SET TRANSACTION READ ONLY"))
+                yield session
+            return
+        with Session(engine) as session, session.begin():
+            yield session
+
+    def _reader_engine(self) -> Engine | None:
+        """SQLite's read-only engine (None: PostgreSQL, or an in-memory database, which
+        another connection could not see)."""
+        if self._sqlite_reader is not None or self.db.dialect != "sqlite":
+            return self._sqlite_reader
+        url = make_url(self.db.url)
+        if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
+            return None
+        # No pool: a connection per unit of work, closed with it, so nothing to dispose of.
+        engine = create_engine(
+            url,
+            poolclass=NullPool,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # SQLAlchemy's begin event issues BEGIN
+            dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            dbapi_connection.execute("PRAGMA query_only=ON")
+
+        @event.listens_for(engine, "begin")
+        def _deferred_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
+
+        self._sqlite_reader = engine
+        return engine
 
     # -- clinics and keys ---------------------------------------------------------------------
 
     def profile(self, slug: str) -> ClinicProfile:
-        with self.db.session() as session:
+        with self.reading() as session:
             clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
             if clinic is None:
                 raise NotFoundError(f"no clinic {slug!r}")
             return ClinicProfile.of(clinic)
 
     def profile_for_key_hash(self, key_hash: str) -> ClinicProfile | None:
-        with self.db.session() as session:
+        with self.reading() as session:
             clinic = session.scalar(select(Clinic).where(Clinic.api_key_hash == key_hash))
             return ClinicProfile.of(clinic) if clinic is not None else None
 
@@ -150,7 +215,7 @@ class EnrollmentStore:
                 raise NotFoundError(f"no clinic {slug!r}")
 
     def summaries(self) -> list[ClinicSummary]:
-        with self.db.session() as session:
+        with self.reading() as session:
             counts: dict[int, int] = {
                 clinic_id: count
                 for clinic_id, count in session.execute(
@@ -296,7 +361,7 @@ class EnrollmentStore:
     # -- the API ------------------------------------------------------------------------------
 
     def patient_detail(self, clinic_id: int, external_id: str) -> PatientDetail | None:
-        with self.db.session() as session:
+        with self.reading() as session:
             patient = _patient(session, clinic_id, external_id)
             if patient is None:
                 return None

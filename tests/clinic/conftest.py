@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from aftercare.wiring import Core
-from clinic.importer import Importer, ImportResult, RowOutcome
+from clinic.importer import Importer
+from clinic.outcomes import ImportResult, RowOutcome
 from storage.enrollment import ClinicProfile, EnrollmentStore
 from storage.patients import ClinicView
 
