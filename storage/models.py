@@ -223,6 +223,18 @@ class Invite(Base):
     created_at: Mapped[datetime] = mapped_column()
 
 
+class LaneLease(Base):
+    """Which engine sends on a rate-limited lane (one sender), so the sender's rate holds
+    across every engine on the database. Another engine takes over once `lease_until` has
+    passed; `next_send_at` is the earliest instant the next holder may send."""
+
+    __tablename__ = "lane_lease"
+    lane: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    lease_until: Mapped[datetime] = mapped_column()
+    next_send_at: Mapped[datetime | None] = mapped_column()
+
+
 class InboundMessage(Base):
     """Provider message ids already processed, so a redelivered webhook is handled once."""
 
@@ -234,3 +246,24 @@ class InboundMessage(Base):
     provider: Mapped[str] = mapped_column(String(16))
     provider_message_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column()
+
+
+class TelegramConversation(Base):
+    """Where an unfinished Telegram conversation stands (PTB ConversationHandler state), so a
+    restart continues it. Rows untouched for a day are abandoned and dropped."""
+
+    __tablename__ = "telegram_conversation"
+    handler: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TelegramDraft(Base):
+    """The answers so far of a Telegram user's unfinished conversation (JSON)."""
+
+    __tablename__ = "telegram_draft"
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    draft: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(index=True)
