@@ -9,29 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot.http_body import BodyTooLarge, UnsupportedMediaType
 from clinic.importer import Importer
 from clinic.keys import hash_api_key, plausible_key
 from clinic.openapi import OPENAPI
-from clinic.reader import FileProblem, Limits
+from clinic.reader import FileProblem, FileTooLarge, Limits
+from clinic.upload import MalformedUpload, read_upload
 from scheduler.clock import Clock
 from storage.enrollment import ClinicProfile, EnrollmentStore, PatientDetail
 
 log = logging.getLogger(__name__)
-
-CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
-_SPOOL_IN_MEMORY = 1024 * 1024
 
 
 class FailedAuthLimiter:
@@ -120,26 +117,6 @@ def _authenticated(deps: ApiDeps, handler: Handler) -> Callable[[Request], Await
     return endpoint
 
 
-async def _body_to_spool(request: Request, limit: int) -> IO[bytes]:
-    # Closed by the caller once imported (or here, when over the limit).
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            spool.close()
-            raise FileProblem(f"the file is larger than {limit:,} bytes; split it")
-        await asyncio.to_thread(spool.write, chunk)
-    spool.seek(0)
-    return spool
-
-
-def _too_large(request: Request, limit: int) -> bool:
-    declared = request.headers.get("content-length", "")
-    # Multipart framing adds a little; a declared length far beyond the limit is refused early.
-    return declared.isdigit() and int(declared) > limit + 64 * 1024
-
-
 def routes(deps: ApiDeps) -> list[BaseRoute]:
     async def enrollments(request: Request, clinic: ClinicProfile) -> Response:
         dry_run = request.query_params.get("dry_run", "false").lower() in ("1", "true", "yes")
@@ -148,23 +125,21 @@ def routes(deps: ApiDeps) -> list[BaseRoute]:
             "true",
             "yes",
         )
-        if _too_large(request, deps.limits.max_bytes):
-            return _error(413, f"the file is larger than {deps.limits.max_bytes:,} bytes")
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        # Statuses follow the error's type, never its wording: over the limit 413, not a
+        # readable CSV 422 (even when the message says "longer than").
+        limit = deps.limits.max_bytes
         try:
-            if content_type == "multipart/form-data":
-                form = await request.form(max_files=1, max_fields=10)
-                upload = next((v for v in form.values() if isinstance(v, UploadFile)), None)
-                if upload is None:
-                    return _error(400, "the multipart form has no file part")
-                stream: IO[bytes] = upload.file
-            elif content_type in CSV_TYPES:
-                stream = await _body_to_spool(request, deps.limits.max_bytes)
-            else:
-                return _error(
-                    415, "send the CSV as a text/csv body or as a multipart/form-data file"
-                )
-            try:
+            stream = await read_upload(request, limit)
+        except BodyTooLarge:
+            return _error(
+                413, f"the file is larger than {limit:,} bytes; split it into smaller files"
+            )
+        except UnsupportedMediaType as exc:
+            return _error(415, str(exc))
+        except MalformedUpload as exc:
+            return _error(400, str(exc))
+        try:
+            with stream:
                 result = await asyncio.to_thread(
                     deps.importer.run,
                     clinic,
@@ -173,11 +148,10 @@ def routes(deps: ApiDeps) -> list[BaseRoute]:
                     reissue_invites=reissue,
                     collect_patients=True,
                 )
-            finally:
-                stream.close()
+        except FileTooLarge as exc:
+            return _error(413, str(exc))
         except FileProblem as exc:
-            status = 413 if "larger than" in str(exc) else 422
-            return _error(status, str(exc))
+            return _error(422, str(exc))
         return JSONResponse(result.as_dict())
 
     async def patient(request: Request, clinic: ClinicProfile) -> Response:
