@@ -78,13 +78,17 @@ def run() -> None:
     """Migrate, then serve: scheduler, HTTP app and the configured channels."""
     import uvicorn
 
+    from aftercare.health import startup_problem
     from aftercare.web import create_app
     from aftercare.wiring import build_core, build_runtime
-    from storage.migrate import upgrade
 
     settings = settings_or_exit()
+    # Before logging is set up, so a database that cannot be written stops start-up with
+    # one line, not migration chatter or a traceback.
+    problem = startup_problem(settings.database_url)
+    if problem:
+        raise fail(problem)
     configure_logging(settings)
-    upgrade(settings.database_url)
     try:
         core = build_core(settings)
     except ProtocolError as exc:

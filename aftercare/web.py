@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from aftercare.health import HealthMonitor
 from aftercare.wiring import Runtime
 from clinic.api import build_api as clinic_api
 
@@ -23,8 +24,18 @@ def create_app(runtime: Runtime) -> Starlette:
         finally:
             await runtime.stop()
 
+    health = HealthMonitor(runtime.core.db, runtime.service, runtime.core.clock)
+
     async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "channels": runtime.dispatcher.channel_names})
+        """200 when the database takes writes and the dispatcher sweeps, else 503 naming why."""
+        report = await health.check()
+        body = {
+            "status": "ok" if report.ok else "unhealthy",
+            "failing": report.failing,
+            "checks": report.checks,
+            "channels": runtime.dispatcher.channel_names,
+        }
+        return JSONResponse(body, status_code=200 if report.ok else 503)
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -33,4 +44,5 @@ def create_app(runtime: Runtime) -> Starlette:
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.health = health
     return app

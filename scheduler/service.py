@@ -4,6 +4,9 @@ Jobs: `wake` (a date job armed at the earliest pending due time, re-armed after 
 whenever an earlier reminder is added in this process), `sweep` (every few seconds: recovers
 expired claims, expires overdue reminders, picks up rows written by other processes),
 `heartbeat` (renews this engine's leases) and `maintenance` (hourly housekeeping).
+
+Each sweep's recovery step marks the engine alive (`last_sweep_at`, on the injected clock);
+no mark for STALL_INTERVALS sweep intervals means the dispatcher is stalled.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
+STALL_INTERVALS = 3
+
 
 class DispatchService:
     def __init__(self, dispatcher: Dispatcher, sweep_interval: float) -> None:
@@ -26,7 +31,11 @@ class DispatchService:
         self.sweep_interval = sweep_interval
         self._scheduler: AsyncIOScheduler | None = None
         self._armed_at: datetime | None = None
+        self._sweep_sending: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
+        # Until the first sweep, stall time counts from when the engine was made.
+        self._alive_since = dispatcher.clock.now()
+        self.last_sweep_at: datetime | None = None
 
     async def start(self) -> None:
         """Needs the running loop: AsyncIOScheduler binds to it on start."""
@@ -38,7 +47,11 @@ class DispatchService:
         lease = self.dispatcher.config.lease.total_seconds()
         now = datetime.now(UTC)
         scheduler.add_job(
-            self.sweep, "interval", seconds=self.sweep_interval, id="sweep", next_run_time=now
+            self.sweep_job,
+            "interval",
+            seconds=self.sweep_interval,
+            id="sweep",
+            next_run_time=now,
         )
         scheduler.add_job(self.heartbeat, "interval", seconds=max(lease / 3, 0.5), id="heartbeat")
         scheduler.add_job(self.maintenance, "interval", hours=1, id="maintenance")
@@ -52,7 +65,10 @@ class DispatchService:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         await self.dispatcher.idle()
+        if self._sweep_sending is not None:
+            await asyncio.gather(self._sweep_sending, return_exceptions=True)
         released = await asyncio.to_thread(self.dispatcher.reminders.release, self.dispatcher.owner)
+        await self.dispatcher.release_lanes()
         log.info("dispatch stopped; %s unsent claims released", released)
 
     def notify(self, due_at: datetime) -> None:
@@ -60,7 +76,38 @@ class DispatchService:
         if self._armed_at is None or due_at < self._armed_at:
             self._arm(due_at)
 
+    def sweep_overdue(self, now: datetime) -> timedelta | None:
+        """How long since the last sweep, when that is more than STALL_INTERVALS intervals."""
+        since = now - (self.last_sweep_at or self._alive_since)
+        if since > timedelta(seconds=self.sweep_interval * STALL_INTERVALS):
+            return since
+        return None
+
     async def sweep(self) -> None:
+        """Recover claims and expire what is overdue, then send everything due."""
+        await self._recover()
+        await self.wake()
+        self.ready.set()
+
+    async def sweep_job(self) -> None:
+        """What the scheduler runs every interval: recovery now, sending in the background."""
+        # Sending a backlog at 1 SMS/s can take many intervals. Had the job awaited it, the
+        # next sweeps would be skipped (one instance at a time): no recovery, and an engine
+        # that is busy sending would look stalled. Recovery runs every interval; sending
+        # continues in the background, one sweep-started drain at a time.
+        await self._recover()
+        if self._sweep_sending is None or self._sweep_sending.done():
+            self._sweep_sending = asyncio.create_task(self._send_after_sweep())
+
+    async def _send_after_sweep(self) -> None:
+        try:
+            await self.wake()
+        except Exception:
+            log.exception("sweep: sending failed; the next sweep tries again")
+            return
+        self.ready.set()
+
+    async def _recover(self) -> None:
         now = self.dispatcher.clock.now()
         repo = self.dispatcher.reminders
         recovery = await asyncio.to_thread(repo.recover_expired_claims, now)
@@ -72,8 +119,7 @@ class DispatchService:
                 recovery.in_doubt,
                 expired,
             )
-        await self.wake()
-        self.ready.set()
+        self.last_sweep_at = self.dispatcher.clock.now()
 
     async def wake(self) -> None:
         await self.dispatcher.dispatch_due()
@@ -82,6 +128,7 @@ class DispatchService:
     async def heartbeat(self) -> None:
         until = self.dispatcher.clock.now() + self.dispatcher.config.lease
         await asyncio.to_thread(self.dispatcher.reminders.renew_lease, self.dispatcher.owner, until)
+        await self.dispatcher.renew_lanes()
 
     async def maintenance(self) -> None:
         cutoff = self.dispatcher.clock.now() - timedelta(days=30)
@@ -90,8 +137,9 @@ class DispatchService:
             log.info("maintenance: %s old webhook ids pruned", pruned)
 
     async def _rearm(self) -> None:
+        # Only lanes this engine sends on: a lane another engine holds would wake it at once.
         earliest = await asyncio.to_thread(
-            self.dispatcher.reminders.earliest_pending, self.dispatcher.channel_names
+            self.dispatcher.reminders.earliest_pending, self.dispatcher.sending_lanes()
         )
         self._armed_at = None
         if earliest is not None:
