@@ -4,10 +4,12 @@ dry runs that write nothing, and batches that survive a crash whole or not at al
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from aftercare.wiring import Core
 from clinic.importer import Importer
@@ -120,6 +122,29 @@ def test_dry_run_reports_the_same_counts_and_writes_nothing(run: Run, core: Core
     assert (result.created, result.rejected, result.dry_run) == (3, 0, True)
     assert all(o.invite_url is None for o in outcomes)
     assert counts(core) == {"patient": 0, "treatment": 0, "reminder": 0, "invite": 0}
+
+
+def test_a_dry_run_reads_without_blocking_writers_and_cannot_write(
+    run: Run, core: Core, profile: ClinicProfile
+) -> None:
+    """What a dry run uses: a read-only unit of work. While one is open (and has read),
+    a writer commits without waiting for it, and a write inside it fails at once."""
+    store = EnrollmentStore(core.db)
+    with store.reading() as reading:
+        assert store.existing(reading, profile.id, ["P1"]) == {}
+        finished = threading.Event()
+
+        def write() -> None:
+            run(FILE)  # BEGIN IMMEDIATE on SQLite: would wait for a reader holding the lock
+            finished.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=20)
+        assert finished.is_set()
+        with pytest.raises(DBAPIError):
+            reading.execute(update(Patient).values(first_name="x"))
+    assert counts(core)["patient"] == 3
 
 
 def test_a_crash_mid_import_leaves_whole_patients_and_a_rerun_finishes(

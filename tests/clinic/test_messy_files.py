@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 
 from aftercare.wiring import Core
 from clinic.importer import Importer
+from clinic.outcomes import RowOutcome
 from clinic.reader import FileProblem, Limits
+from clinic.report import summary_lines
 from storage.enrollment import ClinicProfile
 from storage.models import Patient
-from tests.clinic.conftest import Run, errors_of, make_importer
+from tests.clinic.conftest import HEADER, Run, errors_of, make_importer
 
 
 @pytest.fixture
@@ -179,3 +181,72 @@ def test_an_unquoted_separator_inside_a_value_rejects_the_row(run: Run) -> None:
             "the row has 4 cells but the header has 3 (a separator inside an unquoted value?)",
         )
     ]
+
+
+def test_a_value_running_past_the_csv_field_limit_names_its_row(run: Run) -> None:
+    never_closed = 'C1,2026-03-01 10:00,"Smith\n' + "more notes\n" * 20_000
+    with pytest.raises(FileProblem) as caught:
+        run("external_id,treatment_at,first_name\n" + never_closed)
+    assert str(caught.value) == (
+        "row 2: cannot read the CSV (a value is longer than 131,072 characters; "
+        "a quote that is never closed?)"
+    )
+
+
+def test_a_record_longer_than_the_cap_is_refused_without_reading_it_whole(
+    core: Core, profile: ClinicProfile
+) -> None:
+    capped = make_importer(core, limits=Limits(max_record_chars=1000))
+    data = "external_id,treatment_at,first_name\nC1,2026-03-01 10:00,Ann\nC2,x," + "y" * 2000
+    with pytest.raises(FileProblem) as caught:
+        capped.run(profile, io.BytesIO(data.encode()))
+    assert str(caught.value) == (
+        "row 3 is longer than 1,000 characters (a quote that is never closed?)"
+    )
+
+
+def test_blank_rows_before_the_header_count_toward_the_cap(
+    core: Core, profile: ClinicProfile
+) -> None:
+    capped = make_importer(core, limits=Limits(max_blank_rows=3))
+    data = b" \n,,\n\n , \nexternal_id,treatment_at\nC1,2026-03-01 10:00\n"
+    with pytest.raises(FileProblem) as caught:
+        capped.run(profile, io.BytesIO(data))
+    assert str(caught.value) == "no header row in the first 3 rows: they are blank"
+
+
+def test_the_error_list_is_capped_but_the_report_has_every_row(run: Run) -> None:
+    rows = "".join(f"F{i},2026-03-01 10:00,,,,,fax\n" for i in range(1050))
+    result, outcomes = run(HEADER + rows)
+    listed = errors_of(result)
+    assert len(listed) == 1001
+    assert listed[0] == (2, "channel", "must be sms or telegram, got 'fax'")
+    assert listed[999][0] == 1001
+    assert listed[-1] == (
+        1002,
+        None,
+        "and 50 more errors from this row on, not listed; the command line's --report lists "
+        "every row",
+    )
+    assert [o.row for o in outcomes] == list(range(2, 1052))
+    assert all(o.status == "rejected" and o.errors for o in outcomes)
+    lines = summary_lines(result)
+    assert lines[0] == "1050 rows: 0 created, 0 updated, 0 unchanged, 1050 rejected"
+    assert lines[-1] == "... and 1030 more (see --report)"
+
+
+def test_long_runs_of_rejected_rows_go_through_in_batches_in_file_order(
+    core: Core, profile: ClinicProfile
+) -> None:
+    small_batches = make_importer(core, batch_size=2)
+    bad = "".join(f"F{i},2026-03-01 10:00,,fax\n" for i in range(5))
+    data = "external_id,treatment_at,first_name,channel\n" + bad + "G1,2026-03-01 10:00,,\n" + bad
+    outcomes: list[RowOutcome] = []
+    result = small_batches.run(profile, io.BytesIO(data.encode()), on_row=outcomes.append)
+    assert [(o.row, o.status) for o in outcomes] == [
+        *[(row, "rejected") for row in range(2, 7)],
+        (7, "created"),
+        *[(row, "rejected") for row in range(8, 13)],
+    ]
+    # the second five repeat the first five: each has its own error and is a duplicate
+    assert (result.created, result.rejected, result.errors.total) == (1, 10, 15)
