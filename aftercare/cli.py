@@ -79,7 +79,7 @@ def run() -> None:
     import uvicorn
 
     from aftercare.health import startup_problem
-    from aftercare.web import create_app
+    from aftercare.web import create_app, server_config
     from aftercare.wiring import build_core, build_runtime
 
     settings = settings_or_exit()
@@ -94,14 +94,7 @@ def run() -> None:
     except ProtocolError as exc:
         raise fail(str(exc)) from None
     runtime = build_runtime(core)
-    config = uvicorn.Config(
-        create_app(runtime),
-        host=settings.host,
-        port=settings.port,
-        lifespan="on",
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    config = server_config(create_app(runtime), settings)
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, which runs the lifespan exit.
     asyncio.run(uvicorn.Server(config).serve())
     core.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     protocol_file: str | None = None
     emergency_number: str = "911"
     log_level: str = "INFO"
+    # Proxies whose X-Forwarded-For is believed (IPs or networks, comma-separated, or "*").
+    # None: the header is ignored and the connecting address is the client's.
+    forwarded_allow_ips: str | None = None
 
     # Dispatch engine
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
@@ -86,6 +90,23 @@ class Settings(BaseSettings):
         if value not in ("en", "es"):
             raise ValueError("must be 'en' or 'es'")
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _trusted_proxies(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8, *)"
+                ) from None
+        return ",".join(items) or None
 
     @field_validator("database_url")
     @classmethod

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from aftercare.health import HealthMonitor
+from aftercare.settings import Settings
 from aftercare.wiring import Runtime
 from clinic.api import build_api as clinic_api
 
@@ -46,3 +48,25 @@ def create_app(runtime: Runtime) -> Starlette:
     app.state.runtime = runtime
     app.state.health = health
     return app
+
+
+def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """How `aftercare run` serves the app.
+
+    uvicorn believes X-Forwarded-For from 127.0.0.1 by default (or from its own
+    FORWARDED_ALLOW_IPS variable), so anyone who reaches the port locally, or through a proxy
+    that passes the header on, could choose the address the failed-auth limit counts. Here
+    the header is read only from the proxies FORWARDED_ALLOW_IPS names, and not at all when
+    it is unset.
+    """
+    trusted = settings.forwarded_allow_ips
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=trusted is not None,
+        forwarded_allow_ips=trusted or "",
+    )

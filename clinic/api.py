@@ -1,8 +1,10 @@
 """The clinic HTTP API under /api/v1, authenticated with `Authorization: Bearer <clinic key>`.
 
 A key sees and changes only its own clinic's patients: another clinic's patient is 404, as
-if it did not exist. Failed authentications are counted per client address and, past a
-limit, refused for a while without looking at the key. Database work runs in threads.
+if it did not exist. Failed authentications are counted per client address (the connecting
+address, or the one a trusted proxy forwards: FORWARDED_ALLOW_IPS) and, past a limit, that
+address gets 429 for a while, unless it presents a current key: only failures are limited.
+Database work runs in threads.
 """
 
 from __future__ import annotations
@@ -74,6 +76,39 @@ class FailedAuthLimiter:
             self._failures.popitem(last=False)
 
 
+class KnownKeyHashes:
+    """The hashes of the clinics' current keys, held in memory for a blocked address.
+
+    While an address is blocked its requests cost no query: a key is hashed and looked up
+    in this set, reloaded at most every `max_age`, so a key issued meanwhile (by the CLI, in
+    another process) is known within that time. A hash reveals nothing about a key, and the
+    lookup time does not depend on how close a guess is.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], frozenset[str]],
+        clock: Clock,
+        max_age: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self._load = load
+        self._clock = clock
+        self._max_age = max_age
+        self._hashes: frozenset[str] = frozenset()
+        self._loaded_at: datetime | None = None
+        self._reloading = asyncio.Lock()
+
+    async def contains(self, key_hash: str) -> bool:
+        if key_hash in self._hashes:
+            return True
+        async with self._reloading:
+            loaded_at = self._loaded_at
+            if loaded_at is None or self._clock.now() - loaded_at >= self._max_age:
+                self._hashes = await asyncio.to_thread(self._load)
+                self._loaded_at = self._clock.now()
+        return key_hash in self._hashes
+
+
 @dataclass
 class ApiDeps:
     store: EnrollmentStore
@@ -81,6 +116,7 @@ class ApiDeps:
     clock: Clock
     limiter: FailedAuthLimiter
     limits: Limits
+    known_keys: KnownKeyHashes
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -92,18 +128,20 @@ Handler = Callable[[Request, ClinicProfile], Awaitable[Response]]
 
 def _authenticated(deps: ApiDeps, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        # With FORWARDED_ALLOW_IPS naming a proxy, uvicorn has already put the address that
+        # proxy forwarded here; otherwise X-Forwarded-For was ignored (aftercare.web).
         client = request.client.host if request.client else "unknown"
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        key = key.strip()
+        key_hash = hash_api_key(key) if scheme.lower() == "bearer" and plausible_key(key) else None
         wait = deps.limiter.retry_after(client)
-        if wait is not None:
+        if wait is not None and not (key_hash and await deps.known_keys.contains(key_hash)):
             return _error(
                 429, "too many failed authentications; try later", {"Retry-After": str(wait)}
             )
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
         clinic = None
-        if scheme.lower() == "bearer" and plausible_key(key.strip()):
-            clinic = await asyncio.to_thread(
-                deps.store.profile_for_key_hash, hash_api_key(key.strip())
-            )
+        if key_hash is not None:
+            clinic = await asyncio.to_thread(deps.store.profile_for_key_hash, key_hash)
         if clinic is None:
             deps.limiter.failed(client)
             log.info("clinic API: failed authentication")
@@ -247,4 +285,6 @@ def build_api(core: Any, limits: Limits | None = None) -> list[BaseRoute]:
         bot_username=core.settings.telegram_bot_username,
         limits=limits,
     )
-    return routes(ApiDeps(store, importer, core.clock, FailedAuthLimiter(core.clock), limits))
+    limiter = FailedAuthLimiter(core.clock)
+    known_keys = KnownKeyHashes(core.patients.api_key_hashes, core.clock)
+    return routes(ApiDeps(store, importer, core.clock, limiter, limits, known_keys))

@@ -11,7 +11,14 @@ from scheduler.quiet_hours import QuietHours
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("DATABASE_URL", "QUIET_HOURS", "PORT", "DEFAULT_TIMEZONE", "TELEGRAM_BOT_TOKEN"):
+    for name in (
+        "DATABASE_URL",
+        "QUIET_HOURS",
+        "PORT",
+        "DEFAULT_TIMEZONE",
+        "TELEGRAM_BOT_TOKEN",
+        "FORWARDED_ALLOW_IPS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -21,6 +28,12 @@ def test_defaults_are_the_embedded_database_and_evening_quiet_hours() -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.quiet_hours == QuietHours.parse("21:00-08:00")
     assert not settings.telegram_enabled and not settings.sms_enabled
+    assert settings.forwarded_allow_ips is None  # X-Forwarded-For is ignored
+
+
+def test_trusted_proxies_are_addresses_or_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", " 10.0.0.5, 192.168.0.0/16 ,::1")
+    assert load_settings().forwarded_allow_ips == "10.0.0.5,192.168.0.0/16,::1"
 
 
 def test_values_come_from_the_environment_and_dotenv(
@@ -41,6 +54,7 @@ def test_values_come_from_the_environment_and_dotenv(
         ("DEFAULT_TIMEZONE", "Mars/Olympus", "DEFAULT_TIMEZONE: unknown time zone 'Mars/Olympus'"),
         ("PORT", "eighty", "PORT:"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite"),
+        ("FORWARDED_ALLOW_IPS", "proxy.local", "FORWARDED_ALLOW_IPS: 'proxy.local' is not an IP"),
     ],
 )
 def test_a_bad_value_names_the_variable(

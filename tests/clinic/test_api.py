@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import event
 from starlette.applications import Starlette
 
 from aftercare.wiring import Core
@@ -133,20 +134,61 @@ async def test_a_key_never_reaches_another_clinics_patients(
     assert still.json()["erased_at"] is None
 
 
-async def test_wrong_keys_are_refused_and_then_rate_limited(
+async def test_wrong_keys_are_refused_and_then_rate_limited_but_the_right_key_passes(
     client: httpx.AsyncClient, keys: dict[str, str], clock: FakeClock
 ) -> None:
     for attempt in range(10):
         wrong = await client.get("/api/v1/patients/P1", headers=bearer(f"ack_wrong{attempt:020d}"))
         assert wrong.status_code == 401
     assert (await client.get("/api/v1/patients/P1")).status_code == 429
-    blocked = await client.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
-    assert blocked.status_code == 429  # even the right key waits: no oracle while blocked
-    assert int(blocked.headers["Retry-After"]) == 301
+    guess = await client.get("/api/v1/patients/P1", headers=bearer(f"ack_wrong{11:020d}"))
+    assert guess.status_code == 429
+    assert int(guess.headers["Retry-After"]) == 301
+    # Only failures are limited: the clinic's own key is never locked out by a guesser.
+    for _ in range(3):
+        right = await client.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
+        assert right.status_code == 404  # authenticated; there is no patient P1
     clock.advance(timedelta(minutes=5, seconds=1))
+    assert (await client.get("/api/v1/patients/P1", headers=bearer("ack_x" * 5))).status_code == 401
+
+
+async def test_a_key_issued_while_an_address_is_blocked_passes_within_seconds(
+    client: httpx.AsyncClient, keys: dict[str, str], core: Core, clock: FakeClock
+) -> None:
+    for attempt in range(10):
+        await client.get("/api/v1/patients/P1", headers=bearer(f"ack_wrong{attempt:020d}"))
     assert (
         await client.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
     ).status_code == 404
+    rotated = new_api_key()  # `aftercare clinic key rotate`, in another process
+    EnrollmentStore(core.db).set_key_hash("glow", hash_api_key(rotated))
+    clock.advance(timedelta(seconds=5))
+    assert (await client.get("/api/v1/patients/P1", headers=bearer(rotated))).status_code == 404
+    old = await client.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
+    assert old.status_code == 429  # the replaced key is no longer a clinic's: still blocked
+
+
+async def test_a_blocked_guesser_costs_no_query_per_request(
+    client: httpx.AsyncClient, keys: dict[str, str], core: Core, clock: FakeClock
+) -> None:
+    for attempt in range(10):
+        await client.get("/api/v1/patients/P1", headers=bearer(f"ack_wrong{attempt:020d}"))
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(core.db.engine, "before_cursor_execute", count)
+    try:
+        for attempt in range(100):
+            guess = await client.get("/api/v1/patients/P1", headers=bearer(f"ack_g{attempt:030d}"))
+            assert guess.status_code == 429
+            clock.advance(timedelta(milliseconds=100))
+    finally:
+        event.remove(core.db.engine, "before_cursor_execute", count)
+    reloads = [s for s in statements if "api_key_hash" in s]
+    assert len(reloads) == 2  # the set of current key hashes, reloaded every 5 s
+    assert len(statements) <= 2 * 3  # each reload: BEGIN, SELECT, COMMIT at most
 
 
 async def test_unsupported_bodies_and_unreadable_files(
