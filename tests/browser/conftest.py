@@ -81,8 +81,14 @@ def page_guard() -> PageGuard:
 
 @pytest.fixture
 def page(
-    browser: Browser, page_guard: PageGuard, request: pytest.FixtureRequest, screenshot_dir: Path
+    browser: Browser,
+    page_guard: PageGuard,
+    request: pytest.FixtureRequest,
+    screenshot_dir: Path,
+    serve_asgi: Callable[[ASGIApp], ServedApp],
 ) -> Iterator[Page]:
+    """(Depends on serve_asgi so that the page closes before the apps it talks to stop:
+    a request still in flight would otherwise end in a console error.)"""
     marker = request.node.get_closest_marker("viewport")
     width, height = marker.args if marker else MOBILE
     context = browser.new_context(

@@ -1,0 +1,53 @@
+"""Small helpers for the inline SVG pictures (timeline, charts).
+
+The pictures are drawn with percentage x positions and pixel font sizes, so text stays
+readable at any width: nothing is scaled, things only move apart on a wider screen.
+Layout decisions (which labels share a row, which axis labels to show) are made for the
+narrowest screen we support, `NARROWEST_PX`; a wider one only adds room.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Final
+
+from markupsafe import Markup
+
+NARROWEST_PX: Final = 290  # a 360 px phone less page padding and card padding
+WIDE_PX: Final = 640  # the narrowest card that shows the wide layout (app.css: 48rem screens)
+
+# State colours shared with app.css (--state-*); tests keep the two equal.
+STATE_COLOURS: Final = {
+    "planned": "#4b5b6e",
+    "sent": "#1d5fc9",
+    "delivered": "#17703f",
+    "failed": "#b42318",
+    "expired": "#8a4b08",
+    "in_doubt": "#6b3fc4",
+    "cancelled": "#69727d",
+}
+ACCENT: Final = "#0e7470"
+INK: Final = "#17212b"
+MUTED: Final = "#55606d"
+GRID: Final = "#dde3e8"
+
+
+def esc(value: object) -> str:
+    """Text or attribute value, escaped for XML and HTML alike."""
+    return escape(str(value), quote=True)
+
+
+def pct(fraction: float) -> str:
+    """An x position as a percentage of the picture's width."""
+    return f"{fraction * 100:.3f}".rstrip("0").rstrip(".") + "%"
+
+
+def text_width(text: str, font_px: float, bold: bool = False) -> float:
+    """A generous estimate of rendered text width (average glyph ~0.6 em, bold wider)."""
+    return len(text) * font_px * (0.64 if bold else 0.6)
+
+
+def responsive(narrow: Markup, wide: Markup) -> Markup:
+    """Two layouts of one picture; app.css displays one (display: none also hides the
+    other from screen readers)."""
+    return Markup(f'<div class="svg-narrow">{narrow}</div><div class="svg-wide">{wide}</div>')
