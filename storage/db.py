@@ -26,6 +26,9 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Statement parameters are patients' words, names and phone numbers: never let
+    # SQLAlchemy put them in an exception message or a log line.
+    kwargs = {**kwargs, "hide_parameters": True}
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
