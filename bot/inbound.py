@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.alerts import StaffAlert, StaffAlerter
-from bot.channel import InboundReply
-from messages.conversation import PatientContext, reply
+from bot.channel import AlreadyProcessed, InboundReply, InboundSource
+from messages.conversation import PatientContext, Reply, reply
+from messages.inbound_text import SMS_MAX_CHARS, TELEGRAM_MAX_CHARS, clean_inbound
 from messages.protocol import Channel as Rendering
 from messages.protocol import Protocol
 from scheduler.clock import Clock
@@ -61,17 +62,16 @@ class Conversations:
             protocol=protocol,
         )
 
-    async def handle(
-        self, *, channel: str, text: str, patient_id: int | None, language: str | None = None
-    ) -> InboundReply:
-        sender = (
-            await asyncio.to_thread(self._repository.sender, patient_id)
-            if patient_id is not None
-            else None
-        )
-        now = self._clock.now()
-        rendering: Rendering = "telegram" if channel == "telegram" else "sms"
-        answer = reply(
+    def _answer(
+        self,
+        sender: Sender | None,
+        text: str,
+        now: datetime,
+        rendering: Rendering,
+        language: str | None,
+    ) -> Reply:
+        """Matching costs CPU in proportion to the text: run in a worker thread."""
+        return reply(
             self._context(sender) if sender is not None else None,
             text,
             now,
@@ -80,6 +80,27 @@ class Conversations:
             emergency_number=self._emergency_number,
             default_language=self._default_language,
         )
+
+    async def handle(
+        self,
+        *,
+        channel: str,
+        text: str,
+        patient_id: int | None,
+        language: str | None = None,
+        source: InboundSource | None = None,
+    ) -> InboundReply:
+        rendering: Rendering = "telegram" if channel == "telegram" else "sms"
+        # The channels clean what they receive; cleaning again here costs little and keeps
+        # NUL bytes (which PostgreSQL refuses) out of storage whatever the channel.
+        text = clean_inbound(text, TELEGRAM_MAX_CHARS if channel == "telegram" else SMS_MAX_CHARS)
+        sender = (
+            await asyncio.to_thread(self._repository.sender, patient_id)
+            if patient_id is not None
+            else None
+        )
+        now = self._clock.now()
+        answer = await asyncio.to_thread(self._answer, sender, text, now, rendering, language)
         recorded = await asyncio.to_thread(
             self._repository.record,
             patient_id=sender.patient_id if sender else None,
@@ -92,7 +113,10 @@ class Conversations:
             category=answer.category,
             at=now,
             alert_quiet_period=self._quiet,
+            inbound_id=(source.provider, source.message_id) if source else None,
         )
+        if recorded is None:
+            raise AlreadyProcessed(source)
         log.info(
             "conversation %s: patient %s, topic %s, escalation %s",
             recorded.conversation_id,
@@ -100,6 +124,8 @@ class Conversations:
             answer.topic,
             recorded.escalation_id,
         )
+        # After the commit: a crash before this line leaves the escalation on record (and
+        # marked alerted), never a message that is neither stored nor retried.
         if sender is not None and answer.category is not None:
             await self._alert(sender, answer.category, recorded)
         return InboundReply(answer.text, answer.topic, answer.escalate, answer.language)

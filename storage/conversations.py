@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.models import Clinic, Conversation, Escalation, Patient
+from storage.models import AlertWindow, Clinic, Conversation, Escalation, InboundMessage, Patient
 from storage.patients import current_treatment
+
+InboundId = tuple[str, str]  # (provider, the provider's message id)
 
 
 @dataclass(frozen=True)
@@ -82,14 +87,19 @@ class ConversationRepository:
         category: str | None,
         at: datetime,
         alert_quiet_period: timedelta,
-    ) -> Recorded:
-        """Store the exchange and, for a warning sign, the escalation.
+        inbound_id: InboundId | None = None,
+    ) -> Recorded | None:
+        """Store the exchange and, for a warning sign, the escalation, in one transaction
+        with the provider's message id when there is one. None: that id was recorded
+        already (the message was processed), and nothing was stored.
 
-        The escalation is marked alerted at once when an alert is due, inside the same
-        transaction that checked for a recent one, so two quick messages do not both alert;
-        `alert_failed` clears the mark if the alert could not be sent.
+        Whether the clinic is to be alerted is decided on the patient's alert window row,
+        inside the same transaction, so two quick messages do not both alert;
+        `alert_failed` reopens the window if the alert could not be sent.
         """
         with self._db.session() as session:
+            if inbound_id is not None and not record_inbound_id(session, *inbound_id, at):
+                return None
             conversation = Conversation(
                 patient_id=patient_id,
                 clinic_id=clinic_id,
@@ -105,33 +115,80 @@ class ConversationRepository:
             session.flush()
             if category is None:
                 return Recorded(conversation.id, None, False)
-            alert_due = clinic_id is not None
-            if alert_due and patient_id is not None:
-                recent = session.scalar(
-                    select(Escalation.id)
-                    .where(
-                        Escalation.patient_id == patient_id,
-                        Escalation.category == category,
-                        Escalation.alerted_at >= at - alert_quiet_period,
-                    )
-                    .limit(1)
-                    .with_for_update()
-                )
-                alert_due = recent is None
             escalation = Escalation(
                 clinic_id=clinic_id,
                 patient_id=patient_id,
                 conversation_id=conversation.id,
                 category=category,
                 created_at=at,
-                alerted_at=at if alert_due else None,
             )
             session.add(escalation)
             session.flush()
+            alert_due = clinic_id is not None
+            if alert_due and patient_id is not None:
+                alert_due = _open_alert_window(
+                    session, patient_id, category, escalation.id, at, alert_quiet_period
+                )
+            if alert_due:
+                escalation.alerted_at = at
             return Recorded(conversation.id, escalation.id, alert_due)
 
     def alert_failed(self, escalation_id: int) -> None:
+        """The alert for this escalation could not be sent: the next message tries again."""
         with self._db.session() as session:
             session.execute(
                 update(Escalation).where(Escalation.id == escalation_id).values(alerted_at=None)
             )
+            session.execute(
+                update(AlertWindow)
+                .where(AlertWindow.escalation_id == escalation_id)
+                .values(alerted_at=None)
+            )
+
+
+def dialect_insert(session: Session, model: type[Any]) -> Any:
+    """INSERT with the dialect's ON CONFLICT clauses (both databases speak them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def record_inbound_id(session: Session, provider: str, message_id: str, at: datetime) -> bool:
+    """Store a provider's message id in the caller's transaction; False if it is stored
+    already. A concurrent transaction holding the same id makes this wait for its outcome
+    (PostgreSQL's unique index; SQLite's single writer), so of two simultaneous deliveries
+    exactly one gets True, and a rolled-back one leaves the id free for the redelivery."""
+    inserted = session.scalar(
+        dialect_insert(session, InboundMessage)
+        .values(provider=provider, provider_message_id=message_id, received_at=at)
+        .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
+        .returning(InboundMessage.id)
+    )
+    return inserted is not None
+
+
+def _open_alert_window(
+    session: Session,
+    patient_id: int,
+    category: str,
+    escalation_id: int,
+    at: datetime,
+    quiet_period: timedelta,
+) -> bool:
+    """True if no alert about this patient and category went out within `quiet_period`;
+    the window then belongs to `escalation_id`. One upsert on the pair's row: on
+    PostgreSQL a second transaction waits on the first one's row and then sees its alert."""
+    insert = dialect_insert(session, AlertWindow).values(
+        patient_id=patient_id, category=category, escalation_id=escalation_id, alerted_at=at
+    )
+    claimed = session.scalar(
+        insert.on_conflict_do_update(
+            index_elements=["patient_id", "category"],
+            set_={
+                "escalation_id": insert.excluded.escalation_id,
+                "alerted_at": insert.excluded.alerted_at,
+            },
+            where=or_(AlertWindow.alerted_at.is_(None), AlertWindow.alerted_at < at - quiet_period),
+        ).returning(AlertWindow.escalation_id)
+    )
+    return claimed is not None

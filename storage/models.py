@@ -211,6 +211,18 @@ class Escalation(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
 
 
+class AlertWindow(Base):
+    """The last staff alert for a patient and category. Every alert decision for the pair
+    goes through this one row (an upsert on its key), so two messages arriving together
+    cannot both alert the clinic."""
+
+    __tablename__ = "alert_window"
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalation.id"))
+    alerted_at: Mapped[datetime | None] = mapped_column()  # None: that alert failed
+
+
 class Invite(Base):
     """A single-use onboarding token; only its hash is stored."""
 
