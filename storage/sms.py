@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.conversations import InboundId, record_inbound_id
 from storage.db import Database
 from storage.models import Clinic, InboundMessage, Patient, Reminder
+
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,15 @@ class SmsStore:
         patient_id, language, opted_out, clinic_name, clinic_phone = row
         return SmsContact(patient_id, language, bool(opted_out), clinic_name, clinic_phone)
 
-    def set_opted_out(self, phone: str, opted_out: bool, at: datetime) -> int:
-        """STOP / START: an opt-out belongs to the number, so every record with it follows."""
+    def set_opted_out(
+        self, phone: str, opted_out: bool, at: datetime, inbound_id: InboundId | None = None
+    ) -> int | None:
+        """STOP / START: an opt-out belongs to the number, so every record with it follows.
+        Returns the records changed, or None if `inbound_id` was processed before (then a
+        late redelivery of an old STOP cannot undo the START that followed it)."""
         with self._db.session() as session:
+            if inbound_id is not None and not record_inbound_id(session, *inbound_id, at):
+                return None
             result = session.execute(
                 update(Patient)
                 .where(Patient.phone == phone, Patient.erased_at.is_(None))
@@ -70,31 +78,23 @@ class SmsStore:
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def claim_inbound(self, provider: str, message_id: str, at: datetime) -> bool:
-        """Record a provider message id; False if it was already processed (or is being)."""
-        values = {"provider": provider, "provider_message_id": message_id, "received_at": at}
+    def is_processed(self, provider: str, message_id: str) -> bool:
+        """Whether a message with this id was processed (a cheap early answer to a
+        redelivery; the transaction that stores what the message did decides)."""
         with self._db.session() as session:
-            insert = (
-                postgresql.insert(InboundMessage)
-                if session.get_bind().dialect.name == "postgresql"
-                else sqlite.insert(InboundMessage)
-            )
-            inserted = session.scalar(
-                insert.values(values)
-                .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
-                .returning(InboundMessage.id)
-            )
-        return inserted is not None
-
-    def release_inbound(self, provider: str, message_id: str) -> None:
-        """Processing failed: forget the id so Twilio's redelivery is processed."""
-        with self._db.session() as session:
-            session.execute(
-                delete(InboundMessage).where(
+            found = session.scalar(
+                select(InboundMessage.id).where(
                     InboundMessage.provider == provider,
                     InboundMessage.provider_message_id == message_id,
                 )
             )
+        return found is not None
+
+    def record_inbound(self, provider: str, message_id: str, at: datetime) -> bool:
+        """Record the id of a message that changed nothing else (HELP, an unknown number);
+        False if it was recorded before."""
+        with self._db.session() as session:
+            return record_inbound_id(session, provider, message_id, at)
 
     def record_delivery(
         self,
@@ -115,6 +115,8 @@ class SmsStore:
             values["error_code"] = error_code[:16]
         if status == "delivered":
             values["delivered_at"] = at
+        if reminder_id is not None and not 0 < reminder_id <= MAX_ROW_ID:
+            return None  # no row can have it (and PostgreSQL would refuse to compare)
         if reminder_id is None:
             target = [Reminder.provider_message_id == message_sid]
         else:

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from aftercare.settings import Settings
 from aftercare.web import create_app
 from aftercare.wiring import Core, Runtime, build_adapters, build_core
-from bot.channel import InboundReply
+from bot.channel import Channel, InboundHandler, InboundReply
 from bot.sms.adapter import SmsAdapter
 from scheduler.clock import FakeClock
 from scheduler.decisions import RetryPolicy
@@ -52,7 +52,13 @@ class ScriptedConversations:
     fail: bool = False
 
     async def handle(
-        self, *, channel: str, text: str, patient_id: int | None, language: str | None = None
+        self,
+        *,
+        channel: str,
+        text: str,
+        patient_id: int | None,
+        language: str | None = None,
+        source: object = None,
     ) -> InboundReply:
         self.calls.append(Conversation(channel, text, patient_id, language))
         if self.fail:
@@ -72,8 +78,13 @@ class SmsHarness:
     api: FakeTwilioApi
     http: httpx.AsyncClient
     clock: FakeClock
-    inbound: ScriptedConversations
+    handler: InboundHandler  # what the app answers with: a stand-in or the real core
     clinic: ClinicView
+
+    @property
+    def inbound(self) -> ScriptedConversations:
+        assert isinstance(self.handler, ScriptedConversations), "built with the real core"
+        return self.handler
 
     async def post_signed(
         self,
@@ -133,6 +144,7 @@ class SmsHarness:
 
 
 SmsFactory = Callable[..., Awaitable[SmsHarness]]
+HandlerFactory = Callable[[Core, Mapping[str, Channel]], InboundHandler]
 
 
 @pytest.fixture
@@ -165,12 +177,20 @@ async def sms_factory(
     built: list[tuple[Core, SmsAdapter, httpx.AsyncClient]] = []
 
     async def build(
-        inbound: ScriptedConversations | None = None, **overrides: object
+        inbound: ScriptedConversations | HandlerFactory | None = None, **overrides: object
     ) -> SmsHarness:
+        """`inbound=build_inbound` answers with the real conversation core (FAQ, red flags,
+        alerts to the clinic's staff over this SMS channel) instead of a stand-in."""
         settings = sms_settings(database_url, twilio_api.url, **overrides)
         core = build_core(settings, clock)
-        conversations = inbound or ScriptedConversations()
+        channels: dict[str, Channel] = {}
+        conversations: InboundHandler
+        if inbound is None or isinstance(inbound, ScriptedConversations):
+            conversations = inbound or ScriptedConversations()
+        else:
+            conversations = inbound(core, channels)
         adapters = build_adapters(core, conversations)
+        channels.update({a.name: a.channel for a in adapters})
         adapter = next(a for a in adapters if a.name == "sms")
         assert isinstance(adapter, SmsAdapter)
         await adapter.start()
