@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from aftercare.settings import Settings
 from aftercare.web import create_app
 from aftercare.wiring import Core, Runtime, build_adapters, build_core
-from bot.channel import Channel, InboundHandler, InboundReply
+from bot.channel import Channel, InboundHandler, InboundReply, InboundSource
 from bot.sms.adapter import SmsAdapter
 from scheduler.clock import FakeClock
 from scheduler.decisions import RetryPolicy
@@ -58,7 +58,7 @@ class ScriptedConversations:
         text: str,
         patient_id: int | None,
         language: str | None = None,
-        source: object = None,
+        source: InboundSource | None = None,
     ) -> InboundReply:
         self.calls.append(Conversation(channel, text, patient_id, language))
         if self.fail:
