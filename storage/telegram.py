@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,8 @@ from storage.models import (
     Patient,
     Reminder,
     ReminderStatus,
+    TelegramConversation,
+    TelegramDraft,
     Treatment,
 )
 from storage.patients import current_treatment, erase_patients
@@ -186,6 +190,8 @@ class TelegramStore:
                 session.scalars(select(Patient.id).where(Patient.telegram_chat_id == chat_id))
             )
             erase_patients(session, ids, now)
+            # An unfinished registration may hold the name the person typed.
+            _forget_chat(session, chat_id)
         return len(ids)
 
     # -- webhook redelivery -----------------------------------------------------------------
@@ -234,3 +240,103 @@ class TelegramStore:
             performed_at=treatment.performed_at if treatment else None,
             registered_at=treatment.registered_at if treatment else None,
         )
+
+
+def _forget_chat(session: Session, chat_id: int) -> None:
+    session.execute(delete(TelegramDraft).where(TelegramDraft.user_id == chat_id))
+    session.execute(
+        delete(TelegramConversation).where(
+            (TelegramConversation.chat_id == chat_id) | (TelegramConversation.user_id == chat_id)
+        )
+    )
+
+
+def _upsert(session: Session, model: type[TelegramConversation] | type[TelegramDraft]) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+class ConversationStateStore:
+    """Unfinished conversations: PTB's conversation states and our drafts, by last answer.
+
+    Rows older than the cutoff a caller passes are abandoned: reading drops them, so an
+    expired conversation is never resumed, and `drop_older` clears them without a reader.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def states(self, handler: str, since: datetime) -> dict[tuple[int, int], int]:
+        """(chat id, user id) -> state, for conversations touched since `since`."""
+        with self._db.session() as session:
+            session.execute(
+                delete(TelegramConversation).where(
+                    TelegramConversation.handler == handler,
+                    TelegramConversation.updated_at < since,
+                )
+            )
+            rows = session.execute(
+                select(
+                    TelegramConversation.chat_id,
+                    TelegramConversation.user_id,
+                    TelegramConversation.state,
+                ).where(TelegramConversation.handler == handler)
+            ).all()
+        return {(chat_id, user_id): state for chat_id, user_id, state in rows}
+
+    def save_state(
+        self, handler: str, chat_id: int, user_id: int, state: int | None, now: datetime
+    ) -> None:
+        """Record the conversation's state; None means it ended."""
+        with self._db.session() as session:
+            if state is None:
+                session.execute(
+                    delete(TelegramConversation).where(
+                        TelegramConversation.handler == handler,
+                        TelegramConversation.chat_id == chat_id,
+                        TelegramConversation.user_id == user_id,
+                    )
+                )
+                return
+            statement = _upsert(session, TelegramConversation).values(
+                handler=handler, chat_id=chat_id, user_id=user_id, state=state, updated_at=now
+            )
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["handler", "chat_id", "user_id"],
+                    set_={"state": state, "updated_at": now},
+                )
+            )
+
+    def drafts(self, since: datetime) -> dict[int, str]:
+        """user id -> draft (JSON), for drafts touched since `since`."""
+        with self._db.session() as session:
+            session.execute(delete(TelegramDraft).where(TelegramDraft.updated_at < since))
+            rows = session.execute(select(TelegramDraft.user_id, TelegramDraft.draft)).all()
+        return {user_id: draft for user_id, draft in rows}
+
+    def save_draft(self, user_id: int, draft: str | None, touched_at: datetime) -> None:
+        """Record the user's draft; None forgets it."""
+        with self._db.session() as session:
+            if draft is None:
+                session.execute(delete(TelegramDraft).where(TelegramDraft.user_id == user_id))
+                return
+            statement = _upsert(session, TelegramDraft).values(
+                user_id=user_id, draft=draft, updated_at=touched_at
+            )
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["user_id"],
+                    set_={"draft": draft, "updated_at": touched_at},
+                )
+            )
+
+    def drop_older(self, before: datetime) -> int:
+        """Forget conversations abandoned before `before`; how many rows went."""
+        with self._db.session() as session:
+            states = session.execute(
+                delete(TelegramConversation).where(TelegramConversation.updated_at < before)
+            )
+            drafts = session.execute(delete(TelegramDraft).where(TelegramDraft.updated_at < before))
+        return int(states.rowcount) + int(drafts.rowcount)  # type: ignore[attr-defined]
