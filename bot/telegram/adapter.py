@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,14 +21,17 @@ from starlette.routing import BaseRoute, Route
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes, Defaults
+from telegram.ext import Application, ContextTypes, Defaults, TypeHandler
 
 from bot.channel import Channel, InboundHandler
+from bot.http_body import BodyTooLarge, read_body
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.conversation import TelegramBot
+from bot.telegram.persistence import DatabasePersistence
+from bot.telegram.webhook_input import MAX_BODY_BYTES, InvalidUpdate, parse_update
 from messages.telegram_texts import COMMANDS
 from storage.invites import InviteRepository
-from storage.telegram import TelegramStore
+from storage.telegram import ConversationStateStore, TelegramStore
 
 if TYPE_CHECKING:
     from aftercare.wiring import Core
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+PERSIST_GROUP = 1  # runs after the bot's own handlers (group 0)
 
 
 def webhook_secret(token: str, configured: str | None) -> str:
@@ -65,6 +68,7 @@ class TelegramAdapter:
         )
         self.secret = webhook_secret(settings.telegram_bot_token, settings.telegram_webhook_secret)
         self.poll_timeout = poll_timeout
+        self.persistence = DatabasePersistence(ConversationStateStore(core.db), core.clock)
         builder = (
             Application.builder()
             .token(settings.telegram_bot_token)
@@ -76,6 +80,7 @@ class TelegramAdapter:
                 )
             )
             .job_queue(None)
+            .persistence(self.persistence)
         )
         if self.webhook_url is not None:
             builder = builder.updater(None)
@@ -90,6 +95,9 @@ class TelegramAdapter:
         )
         self.bot = TelegramBot(core, inbound, self.store, InviteRepository(core.db))
         self.application.add_handlers(self.bot.handlers())
+        # After every update's own handlers: its conversation state is committed before the
+        # next update, so neither a restart nor a crash loses a patient's progress.
+        self.application.add_handler(TypeHandler(Update, self._persist), group=PERSIST_GROUP)
         self.application.add_error_handler(self._on_error)
 
     @property
@@ -103,7 +111,8 @@ class TelegramAdapter:
 
     async def start(self) -> None:
         app = self.application
-        await app.initialize()  # getMe: fails fast on a wrong token
+        # getMe (fails fast on a wrong token), then the stored conversations are loaded.
+        await app.initialize()
         await self._set_commands()
         if self.webhook_url is not None:
             await app.bot.set_webhook(
@@ -144,11 +153,14 @@ class TelegramAdapter:
         if not self.application.running:
             return Response(status_code=503)  # Telegram retries later
         try:
-            data = json.loads(await request.body())
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-            update = Update.de_json(data, self.application.bot)
-        except (ValueError, KeyError, TypeError):
+            body = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
+            log.warning("telegram webhook: body over %s bytes refused", MAX_BODY_BYTES)
+            return Response(status_code=413)
+        try:
+            update = await asyncio.to_thread(self._decode, body)
+        except InvalidUpdate as problem:
+            log.warning("telegram webhook: bad request refused (%s)", problem)
             return Response(status_code=400)
         fresh = await asyncio.to_thread(
             self.store.first_delivery, update.update_id, self.core.clock.now()
@@ -156,6 +168,22 @@ class TelegramAdapter:
         if fresh:
             await self.application.update_queue.put(update)
         return Response(status_code=200)
+
+    def _decode(self, body: bytes) -> Update:
+        """Runs in a worker thread: a megabyte of JSON takes milliseconds to check."""
+        data = parse_update(body)
+        try:
+            return Update.de_json(data, self.application.bot)
+        except Exception as exc:  # PTB raises whatever a malformed field happens to cause
+            raise InvalidUpdate(f"not a Telegram update ({type(exc).__name__})") from None
+
+    async def _persist(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if user is not None:
+            # PTB marks the user only after the last group; mark now to write at once.
+            context.application.mark_data_for_update_persistence(user_ids=user.id)
+        await context.application.update_persistence()
+        await self.persistence.drop_abandoned()
 
     @staticmethod
     async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

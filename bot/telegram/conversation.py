@@ -1,8 +1,10 @@
 """What the bot does with each update: onboarding, the commands, and everything else.
 
 Storage calls run in worker threads (the database API is synchronous). Conversation state
-(which question the patient is answering) is PTB's in-memory ConversationHandler state;
-nothing is stored until the patient confirms.
+(which question the patient is answering, and the draft of answers so far) is PTB's
+ConversationHandler state and user_data, persisted by bot/telegram/persistence.py; no
+patient is stored until they confirm. A conversation left unanswered for a day is dropped.
+Patient text is cleaned and capped before any handler reads it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import asyncio
 import logging
 import secrets
 import warnings
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -37,9 +40,11 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.channel import InboundHandler
-from bot.telegram.invites import CLINIC_PREFIX
+from bot.telegram.drafts import DRAFT_KEY, Draft
+from bot.telegram.invites import CLINIC_PREFIX, is_start_parameter
 from bot.telegram.timeparse import TimeParseError, TypedTime, parse_typed_time, time_problem
 from bot.telegram.views import confirmation_message, find_zone, format_local, plan_message
+from messages.inbound_text import TELEGRAM_MAX_CHARS, clean_inbound
 from messages.render import RenderContext, render_text
 from messages.telegram_texts import LANGUAGE_NAMES, LANGUAGES, language_or_default, text
 from scheduler.localtime import localize
@@ -63,24 +68,7 @@ WHEN, HOUR, ZONE, ZONE_TYPED, LANGUAGE, NAME, CONFIRM = range(7)
 END = ConversationHandler.END
 HOURS = range(8, 21)  # the hour buttons: clinics' opening hours
 MAX_NAME = 40
-DRAFT = "draft"
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A treatment time being chosen, for a new registration or a /treatment correction."""
-
-    flow: str  # "register" | "treatment"
-    zone: str
-    language: str
-    day_first: bool
-    clinic_id: int | None = None
-    clinic_name: str = ""
-    day: date | None = None
-    local: datetime | None = None  # naive wall-clock time in `zone`
-    first_name: str | None = None
-    treatment_id: int | None = None
-    confirming: bool = False  # the patient saw the plan and is correcting the time
+StateCallback = Callable[[Update, "Context"], Coroutine[Any, Any, int]]
 
 
 def _keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -92,6 +80,12 @@ def _keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
 def _chat_id(update: Update) -> int:
     assert update.effective_chat is not None
     return update.effective_chat.id
+
+
+def _typed(update: Update) -> str:
+    """What the patient wrote, without control characters and within Telegram's length."""
+    assert update.message is not None and update.message.text is not None
+    return clean_inbound(update.message.text, TELEGRAM_MAX_CHARS)
 
 
 class TelegramBot:
@@ -114,6 +108,7 @@ class TelegramBot:
             # Buttons are tracked per chat, not per message, on purpose: a patient answers
             # one question at a time.
             warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message")
+            live = self._live
             conversation: ConversationHandler[Context] = ConversationHandler(
                 entry_points=[
                     CommandHandler("start", self.start, filters=PRIVATE),
@@ -121,30 +116,37 @@ class TelegramBot:
                 ],
                 states={
                     WHEN: [
-                        CallbackQueryHandler(self.day_chosen, pattern=r"^t:day:\d$"),
-                        MessageHandler(TYPED, self.time_typed),
+                        CallbackQueryHandler(live(self.day_chosen), pattern=r"^t:day:\d$"),
+                        MessageHandler(TYPED, live(self.time_typed)),
                     ],
                     HOUR: [
-                        CallbackQueryHandler(self.hour_chosen, pattern=r"^t:hour:\d{1,2}$"),
-                        CallbackQueryHandler(self.other_hour, pattern=r"^t:other$"),
-                        MessageHandler(TYPED, self.time_typed),
+                        CallbackQueryHandler(live(self.hour_chosen), pattern=r"^t:hour:\d{1,2}$"),
+                        CallbackQueryHandler(live(self.other_hour), pattern=r"^t:other$"),
+                        MessageHandler(TYPED, live(self.time_typed)),
                     ],
-                    ZONE: [CallbackQueryHandler(self.zone_answer, pattern=r"^r:zone:(ok|change)$")],
-                    ZONE_TYPED: [MessageHandler(TYPED, self.zone_typed)],
-                    LANGUAGE: [CallbackQueryHandler(self.language_chosen, pattern=r"^r:lang:")],
+                    ZONE: [
+                        CallbackQueryHandler(
+                            live(self.zone_answer), pattern=r"^r:zone:(ok|change)$"
+                        )
+                    ],
+                    ZONE_TYPED: [MessageHandler(TYPED, live(self.zone_typed))],
+                    LANGUAGE: [
+                        CallbackQueryHandler(live(self.language_chosen), pattern=r"^r:lang:")
+                    ],
                     NAME: [
-                        CallbackQueryHandler(self.name_skipped, pattern=r"^r:name:skip$"),
-                        MessageHandler(TYPED, self.name_typed),
+                        CallbackQueryHandler(live(self.name_skipped), pattern=r"^r:name:skip$"),
+                        MessageHandler(TYPED, live(self.name_typed)),
                     ],
                     CONFIRM: [
-                        CallbackQueryHandler(self.confirmed, pattern=r"^r:confirm$"),
-                        CallbackQueryHandler(self.change_time, pattern=r"^r:change$"),
+                        CallbackQueryHandler(live(self.confirmed), pattern=r"^r:confirm$"),
+                        CallbackQueryHandler(live(self.change_time), pattern=r"^r:change$"),
                         CallbackQueryHandler(self.cancel, pattern=r"^r:cancel$"),
                     ],
                 },
                 fallbacks=[CommandHandler("cancel", self.cancel)],
                 allow_reentry=True,
                 name="onboarding",
+                persistent=True,
             )
         return [
             conversation,
@@ -206,21 +208,51 @@ class TelegramBot:
     @staticmethod
     def _draft(context: Context) -> Draft:
         assert context.user_data is not None
-        draft = context.user_data.get(DRAFT)
+        draft = context.user_data.get(DRAFT_KEY)
         if not isinstance(draft, Draft):
             raise LookupError("no conversation in progress")
         return draft
 
-    @staticmethod
-    def _keep(context: Context, draft: Draft) -> Draft:
+    def _keep(self, context: Context, draft: Draft) -> Draft:
+        """Store the draft as of the patient's latest answer."""
         assert context.user_data is not None
-        context.user_data[DRAFT] = draft
+        draft = replace(draft, touched_at=self._now())
+        context.user_data[DRAFT_KEY] = draft
         return draft
+
+    def _live(self, callback: StateCallback) -> StateCallback:
+        """`callback` for a conversation that is still alive.
+
+        A draft unanswered for a day (or lost) ends the conversation, and the update is
+        treated as if no conversation were open: the patient starts over from the link.
+        """
+
+        async def guarded(update: Update, context: Context) -> int:
+            assert context.user_data is not None
+            draft = context.user_data.get(DRAFT_KEY)
+            if not isinstance(draft, Draft) or draft.expired(self._now()):
+                self._clear(context)
+                log.info("telegram: an abandoned conversation was dropped")
+                if update.callback_query is not None:
+                    await self.stale_button(update, context)
+                elif update.message is not None and update.message.text is not None:
+                    await self.free_text(update, context)
+                return END
+            self._keep(context, draft)
+            return await callback(update, context)
+
+        return guarded
 
     # -- /start -------------------------------------------------------------------------------
 
     async def start(self, update: Update, context: Context) -> int:
         argument = context.args[0] if context.args else None
+        if argument is not None and not is_start_parameter(argument):
+            # Not something a t.me link can carry: no lookup at all.
+            await self._say(
+                update, context, text("invite_invalid", self._guess_language(update, context))
+            )
+            return END
         if argument and argument.startswith(CLINIC_PREFIX):
             slug = argument.removeprefix(CLINIC_PREFIX)
             try:
@@ -375,10 +407,9 @@ class TelegramBot:
 
     async def time_typed(self, update: Update, context: Context) -> int:
         draft = self._draft(context)
-        assert update.message is not None and update.message.text is not None
         now = self._local_now(draft)
         try:
-            typed = parse_typed_time(update.message.text, now, day_first=draft.day_first)
+            typed = parse_typed_time(_typed(update), now, day_first=draft.day_first)
         except TimeParseError:
             await self._say(update, context, text("time_not_understood", draft.language))
             return HOUR if draft.day is not None else WHEN
@@ -439,8 +470,7 @@ class TelegramBot:
 
     async def zone_typed(self, update: Update, context: Context) -> int:
         draft = self._draft(context)
-        assert update.message is not None and update.message.text is not None
-        zone = find_zone(update.message.text)
+        zone = find_zone(_typed(update))
         if zone is None:
             await self._say(update, context, text("zone_unknown", draft.language))
             return ZONE_TYPED
@@ -472,8 +502,7 @@ class TelegramBot:
 
     async def name_typed(self, update: Update, context: Context) -> int:
         draft = self._draft(context)
-        assert update.message is not None and update.message.text is not None
-        name = " ".join(update.message.text.split())
+        name = " ".join(_typed(update).split())
         if len(name) > MAX_NAME:
             await self._say(update, context, text("name_too_long", draft.language))
             return NAME
@@ -587,7 +616,7 @@ class TelegramBot:
     @staticmethod
     def _clear(context: Context) -> None:
         if context.user_data is not None:
-            context.user_data.pop(DRAFT, None)
+            context.user_data.pop(DRAFT_KEY, None)
 
     async def nothing_to_cancel(self, update: Update, context: Context) -> None:
         await self._say(
@@ -746,13 +775,13 @@ class TelegramBot:
     # -- everything else ---------------------------------------------------------------------
 
     async def free_text(self, update: Update, context: Context) -> None:
-        assert update.message is not None and update.message.text is not None
+        typed = _typed(update)
         patient = await self._patient(update)
         language = patient.language if patient else None
         try:
             reply = await self.inbound.handle(
                 channel="telegram",
-                text=update.message.text,
+                text=typed,
                 patient_id=patient.id if patient else None,
                 language=language,
             )

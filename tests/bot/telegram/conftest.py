@@ -10,7 +10,7 @@ import pytest
 
 from aftercare.settings import Settings
 from aftercare.wiring import Core, build_core
-from bot.channel import InboundReply
+from bot.channel import InboundReply, InboundSource
 from bot.telegram.adapter import TelegramAdapter
 from scheduler.clock import FakeClock
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
@@ -32,7 +32,13 @@ class InboundDouble:
     fail: bool = False
 
     async def handle(
-        self, *, channel: str, text: str, patient_id: int | None, language: str | None = None
+        self,
+        *,
+        channel: str,
+        text: str,
+        patient_id: int | None,
+        language: str | None = None,
+        source: InboundSource | None = None,
     ) -> InboundReply:
         self.calls.append(
             {"channel": channel, "text": text, "patient_id": patient_id, "language": language}
