@@ -7,12 +7,13 @@ built on the same database and started (the clinic is in New York; it is 10:00 t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from aftercare.wiring import Core
+from aftercare.wiring import Core, build_core
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.conversation import ZONE
 from bot.telegram.persistence import DatabasePersistence
@@ -20,7 +21,8 @@ from scheduler.clock import FakeClock
 from storage.models import Patient, TelegramConversation, TelegramDraft, Treatment
 from storage.patients import ClinicView
 from storage.telegram import ConversationStateStore
-from tests.bot.telegram.conftest import CHAT, InboundDouble
+from tests.bot.telegram.conftest import CHAT, InboundDouble, telegram_settings
+from tests.bot.telegram.service import free_socket, serve
 from tests.bot.telegram.test_self_registration import Chat, patients
 from tests.fakes.telegram_api import FakeTelegramApi
 
@@ -204,3 +206,38 @@ async def test_abandoned_conversations_are_cleared_from_the_database_while_runni
     assert stored(tg_core) == (0, 0)
     with tg_core.db.session() as session:
         assert session.scalars(select(Patient)).all() == []
+
+
+async def test_a_restarted_webhook_service_continues_the_registration(
+    sqlite_url: str, fake_api: FakeTelegramApi, clock: FakeClock
+) -> None:
+    """The whole service in webhook mode, started twice on one database: PTB runs inside our
+    HTTP app there, and its persistence is loaded by `initialize()` in the app's lifespan."""
+
+    @asynccontextmanager
+    async def service() -> AsyncIterator[Core]:
+        sock = free_socket()
+        host, port = sock.getsockname()
+        settings = telegram_settings(sqlite_url, fake_api, public_base_url=f"http://{host}:{port}")
+        core = build_core(settings, clock)
+        async with serve(core, sock):
+            yield core
+        core.close()
+
+    chat = Chat(fake_api)
+    async with service() as core:
+        core.patients.add_clinic("glow", "Glow", "+15551234567", "America/New_York")
+        await chat.says("/start c_glow", replies=2)
+        await chat.says("yesterday 15:30")
+
+    async with service() as core:
+        assert fake_api.webhook_url.endswith("/telegram/webhook")
+        [ask_language] = await chat.taps("r:zone:ok")
+        assert "r:lang:en" in [d for _, d in ask_language.buttons()]
+        await chat.taps("r:lang:en")
+        await chat.taps("r:name:skip")
+        [done] = await chat.taps("r:confirm")
+        assert done.text.startswith("All set!")
+        with core.db.session() as session:
+            treatment = session.scalars(select(Treatment)).one()
+        assert treatment.performed_at == datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
