@@ -45,14 +45,17 @@ class BarSeries:
         return STATE_COLOURS.get(self.colour, self.colour)
 
 
-def nice_ceiling(maximum: float, ticks: int = 4) -> tuple[float, float]:
-    """A round top for the axis and the step between gridlines (1, 2 or 5 x 10^n)."""
+def nice_ceiling(maximum: float, ticks: int = 4, whole: bool = True) -> tuple[float, float]:
+    """A round top for the axis and the step between gridlines (1, 2 or 5 x 10^n; at
+    least 1 when the values are `whole` counts, so there is never a 0.5 gridline)."""
     if maximum <= 0:
         return 1.0, 1.0
     raw = maximum / ticks
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    return step * math.ceil(maximum / step - 1e-9), step
+    if whole:
+        step = max(step, 1)
+    return round(step * math.ceil(maximum / step - 1e-9), 12), float(step)
 
 
 def compact(value: float) -> str:
@@ -89,7 +92,8 @@ def bar_chart_svg(
             )
         if any(v < 0 or not math.isfinite(v) for v in one.values):
             raise ValueError(f"series {one.name!r} has a negative or non-finite value")
-    top_value, step = nice_ceiling(max((v for s in series for v in s.values), default=0))
+    values = [v for one in series for v in one.values]
+    top_value, step = nice_ceiling(max(values, default=0), whole=all(v == int(v) for v in values))
     ticks = round(top_value / step)
     tick_labels = [compact(step * i) for i in range(ticks + 1)]
     # the value labels' column, as a share of the width at the layout width

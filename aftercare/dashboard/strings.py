@@ -48,6 +48,7 @@ EN: Final[Mapping[str, str]] = {
     "timeline.title": "Recovery timeline",
     "timeline.description": "Treatment on {treated}; {count} milestones up to day {days}.",
     "timeline.now": "Now",
+    "timeline.now_at": "Now: {when}.",
     "timeline.day": "Day {day}",
     "timeline.milestone": "{label}: {state}, due {due}",
     # charts

@@ -150,12 +150,13 @@ def timeline_svg(
     summary = t(
         "timeline.description", treated=when(treated_at, zone), count=len(placed), days=days
     )
+    now_text = t("timeline.now_at", when=when(now, zone))
+    description = " ".join([summary, *(d + "." for d in descriptions), now_text])
     parts = [
         f'<svg class="timeline" width="100%" height="{height}" role="img" '
         f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{ident}-title">{esc(t("timeline.title"))}</title>',
-        f'<desc id="{ident}-desc">{esc(" ".join([summary, *(d + "." for d in descriptions)]))}'
-        "</desc>",
+        f'<desc id="{ident}-desc">{esc(description)}</desc>',
         f'<line class="timeline-axis" x1="{pct(LEFT)}" x2="{pct(RIGHT)}" y1="{axis_y}" '
         f'y2="{axis_y}" stroke="{GRID}" stroke-width="4" stroke-linecap="round"/>',
     ]
@@ -176,8 +177,8 @@ def timeline_svg(
         f'<text x="{now_x}" y="{axis_y + 45}" font-size="{STATE_PX}" font-weight="700" '
         f'fill="{ACCENT}" text-anchor="{now_anchor}" {HALO}>{esc(t("timeline.now"))}</text></g>'
     )
-    for p, description in zip(placed, descriptions, strict=True):
-        parts.append(_marker(p, description, axis_y, language))
+    for p, milestone_text in zip(placed, descriptions, strict=True):
+        parts.append(_marker(p, milestone_text, axis_y, language))
     parts.append("</svg>")
     return Markup("".join(parts))
 

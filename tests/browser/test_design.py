@@ -251,3 +251,40 @@ def test_a_form_with_data_confirm_asks_first(page: Page, preview: ServedApp, acc
         expect(page.get_by_role("status")).to_have_text("/showcase/erase")
     else:
         expect(page).to_have_url(preview.url + "/showcase")
+
+
+LABEL_BOXES = """svg => [...svg.querySelectorAll(".milestone text, text[text-anchor=middle]")]
+    .map(t => { const b = t.getBBox(); return [t.textContent, b.x, b.y, b.width, b.height]; })"""
+
+
+def overlapping(boxes: list[list[Any]]) -> list[tuple[str, str]]:
+    found = []
+    for i, (name_a, xa, ya, wa, ha) in enumerate(boxes):
+        for name_b, xb, yb, wb, hb in boxes[i + 1 :]:
+            if xa < xb + wb - 1 and xb < xa + wa - 1 and ya < yb + hb - 1 and yb < ya + ha - 1:
+                found.append((name_a, name_b))
+    return found
+
+
+@pytest.mark.parametrize(
+    "width",
+    [
+        pytest.param(w, marks=pytest.mark.viewport(w, 900), id=f"{w}px")
+        for w in (360, 390, 768, 1280)
+    ],
+)
+def test_picture_labels_never_overlap_at_any_width(
+    page: Page, preview: ServedApp, width: int
+) -> None:
+    page.goto(preview.url + "/showcase")
+
+    for name in ("Recovery timeline", "Reminders by week"):
+        picture = page.get_by_role("img", name=name)
+        expect(picture).to_have_count(1)  # the other layout is hidden, also from screen readers
+        boxes = picture.evaluate(LABEL_BOXES)
+        assert len(boxes) >= 4
+        assert overlapping(boxes) == [], (name, width)
+        inside = picture.evaluate("svg => svg.getBoundingClientRect().width")
+        outside = [box for box in boxes if box[1] < 0 or box[1] + box[3] > inside]
+        assert outside == [], (name, width)
+    assert fits_the_width(page)
