@@ -2,29 +2,40 @@
 
 Database calls run in worker threads so a slow disk never stalls the event loop that
 Telegram, Twilio and the HTTP server share.
+
+Each message is marked `sending` on its own, once its rate slot has come and just before
+its provider call, and its outcome is recorded as soon as the provider answers, so a crash
+leaves in doubt only the messages truly in flight (README: the in-doubt policy). A lane
+with a rate is leased (storage.lanes): one engine at a time sends on it, so the sender's
+rate holds however many engines share the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.channel import Channel, SendResult
 from messages.protocol import Protocol
 from scheduler.clock import Clock
 from scheduler.decisions import PatientFlag, Ready, RetryPolicy, after_send, decide
+from scheduler.group_commit import GroupCommit
 from scheduler.quiet_hours import QuietHours
 from scheduler.rate_limit import RateLimiter
+from storage.models import ReminderStatus
 from storage.patients import PatientRepository
 from storage.reminders import ClaimedReminder, Outcome, ReminderRepository
 
 log = logging.getLogger(__name__)
+
+Recorded = tuple[Outcome, PatientFlag | None]
 
 
 def engine_id() -> str:
@@ -49,9 +60,14 @@ class ChannelLane:
 
     @property
     def inflight(self) -> int:
-        """Messages handed to the provider at once; also the most a crash can leave in doubt."""
+        """Sends under way at once, each waiting for its own rate slot: the chunk size."""
         rate = self.limiter.rate
         return 100 if rate is None else max(1, min(100, int(rate)))
+
+    @property
+    def leased(self) -> bool:
+        """A lane with a rate is one provider sender: one engine at a time sends on it."""
+        return self.limiter.rate is not None
 
 
 class Dispatcher:
@@ -76,14 +92,22 @@ class Dispatcher:
         self.owner = owner or engine_id()
         self.available = frozenset(self.lanes)
         self._locks = {name: asyncio.Lock() for name in self.lanes}
+        self._starting = {name: asyncio.Lock() for name in self.lanes}  # FIFO: slot order
+        self._held: dict[str, datetime] = {}  # leased lanes this engine holds, and until when
+        self._marks: GroupCommit[int, set[int]] = GroupCommit(self._mark)
+        self._outcomes: GroupCommit[Recorded, None] = GroupCommit(self._record)
         self._stopping = False
 
     @property
     def channel_names(self) -> list[str]:
         return list(self.lanes)
 
+    def sending_lanes(self) -> list[str]:
+        """The lanes this engine sends on now: unleased ones, and leased ones it holds."""
+        return [name for name, lane in self.lanes.items() if self._may_send(lane)]
+
     def stop(self) -> None:
-        """Finish the chunk in flight, claim nothing more."""
+        """Finish the sends under way, start no new one, claim nothing more."""
         self._stopping = True
 
     async def idle(self) -> None:
@@ -96,6 +120,66 @@ class Dispatcher:
         """Send everything due now on every lane; returns how many were sent."""
         counts = await asyncio.gather(*(self._drain(name) for name in self.lanes))
         return sum(counts)
+
+    # -- lane leases ------------------------------------------------------------------------
+
+    def _may_send(self, lane: ChannelLane) -> bool:
+        if not lane.leased:
+            return True
+        until = self._held.get(lane.name)
+        return until is not None and self.clock.now() < until
+
+    async def _hold(self, lane: ChannelLane) -> bool:
+        """Hold the lane (take it over if its lease lapsed); False while another engine has it."""
+        now = self.clock.now()
+        lease = self.config.lease
+        until = self._held.get(lane.name)
+        if until is not None and until - now > lease / 2:
+            return True  # renewed recently, by the heartbeat or an earlier round
+        grant = await asyncio.to_thread(
+            self.reminders.lanes.acquire,
+            lane.name,
+            self.owner,
+            now,
+            now + lease,
+            lane.limiter.next_free(),
+        )
+        if grant is None:
+            self._held.pop(lane.name, None)
+            return False
+        if grant.taken_over:
+            lane.limiter.not_before(grant.next_send_at)
+            log.info("engine %s now sends on the %s lane", self.owner, lane.name)
+        self._held[lane.name] = grant.until
+        return True
+
+    async def renew_lanes(self) -> None:
+        """Heartbeat: extend the leases on the lanes this engine holds."""
+        for name in list(self._held):
+            lane = self.lanes[name]
+            until = self.clock.now() + self.config.lease
+            kept = await asyncio.to_thread(
+                self.reminders.lanes.renew, name, self.owner, until, lane.limiter.next_free()
+            )
+            if kept:
+                self._held[name] = until
+            else:
+                self._held.pop(name, None)
+                log.warning("engine %s lost the %s lane to another engine", self.owner, name)
+
+    async def release_lanes(self) -> None:
+        """Clean stop: another engine may take the lanes over at once, keeping the rate."""
+        for name in list(self._held):
+            await asyncio.to_thread(
+                self.reminders.lanes.release,
+                name,
+                self.owner,
+                self.clock.now(),
+                self.lanes[name].limiter.next_free(),
+            )
+            self._held.pop(name, None)
+
+    # -- the loop ---------------------------------------------------------------------------
 
     def _claim_limit(self, lane: ChannelLane) -> int:
         rate = lane.limiter.rate
@@ -110,6 +194,8 @@ class Dispatcher:
         sent = 0
         async with self._locks[name]:
             while not self._stopping:
+                if lane.leased and not await self._hold(lane):
+                    break
                 now = self.clock.now()
                 batch = await asyncio.to_thread(
                     self.reminders.claim_due,
@@ -122,7 +208,7 @@ class Dispatcher:
                 if not batch:
                     break
                 for start in range(0, len(batch), lane.inflight):
-                    if self._stopping:
+                    if self._stopping or not self._may_send(lane):
                         rest = [r.id for r in batch[start:]]
                         await asyncio.to_thread(self.reminders.release, self.owner, rest)
                         break
@@ -131,8 +217,7 @@ class Dispatcher:
 
     async def _process(self, lane: ChannelLane, chunk: Sequence[ClaimedReminder]) -> int:
         now = self.clock.now()
-        outcomes: list[Outcome] = []
-        flags: list[PatientFlag] = []
+        decided: list[Outcome] = []
         ready: list[Ready] = []
         for reminder in chunk:
             protocol = self.protocols.get(reminder.protocol, self.default_protocol)
@@ -140,43 +225,66 @@ class Dispatcher:
             if isinstance(decision, Ready):
                 ready.append(decision)
             else:
-                outcomes.append(decision)
-        if ready:
-            await asyncio.to_thread(
-                self.reminders.mark_sending, [r.reminder.id for r in ready], self.owner
-            )
-            results = await asyncio.gather(*(self._send(lane, r) for r in ready))
-            for item, result in zip(ready, results, strict=True):
-                outcome, flag = after_send(
-                    item,
-                    result,
-                    self.clock.now(),
-                    self.config.retry,
-                    self.config.quiet,
-                    self.available,
-                )
-                outcomes.append(outcome)
-                if flag is not None:
-                    flags.append(flag)
-                if result.retry_after:
-                    lane.limiter.pause(result.retry_after)
-                log.info(
-                    "reminder %s %s on %s: %s",
-                    item.reminder.id,
-                    item.reminder.milestone,
-                    lane.name,
-                    outcome.status.value,
-                )
-        await asyncio.to_thread(self._record, outcomes, flags)
-        return sum(1 for o in outcomes if o.status == "sent")
+                decided.append(decision)
+        recorded = [self._outcomes.submit((outcome, None)) for outcome in decided]
+        delivered = await asyncio.gather(*(self._deliver(lane, r) for r in ready), *recorded)
+        unsent = [r.reminder.id for r, d in zip(ready, delivered, strict=False) if d is None]
+        if unsent:
+            # Never handed to the provider: back to the queue now, not when the lease lapses.
+            await asyncio.to_thread(self.reminders.release, self.owner, unsent)
+        return sum(1 for d in delivered if d is True)
 
-    def _record(self, outcomes: Sequence[Outcome], flags: Sequence[PatientFlag]) -> None:
-        for flag in flags:
-            self.patients.set_flag(flag.patient_id, flag.field)
-        self.reminders.record(outcomes, self.owner)
+    async def _deliver(self, lane: ChannelLane, item: Ready) -> bool | None:
+        """Send one reminder in its rate slot: True if sent, False if it failed or its
+        outcome could not be recorded, None if it never reached the provider."""
+        reminder_id = item.reminder.id
+        # On a rate-limited lane the sends start one after another (slot, mark, call);
+        # an unlimited lane starts them all at once and their marks share one write.
+        async with self._starting[lane.name] if lane.leased else contextlib.nullcontext():
+            await lane.limiter.acquire()
+            if self._stopping or not self._may_send(lane):
+                return None
+            try:
+                # `sending` for this message alone, now that its turn has come: a crash from
+                # here leaves it in doubt, and only it.
+                marked = await self._marks.submit(reminder_id)
+            except Exception:
+                log.exception("could not mark reminder %s as sending; not sent", reminder_id)
+                return None
+            if reminder_id not in marked:
+                log.warning("reminder %s is no longer this engine's claim; not sent", reminder_id)
+                return None
+            lane.limiter.started()
+        result = await self._send(lane, item)
+        outcome, flag = after_send(
+            item, result, self.clock.now(), self.config.retry, self.config.quiet, self.available
+        )
+        if result.retry_after:
+            lane.limiter.pause(result.retry_after)
+        log.info(
+            "reminder %s %s on %s: %s",
+            reminder_id,
+            item.reminder.milestone,
+            lane.name,
+            outcome.status.value,
+        )
+        try:
+            await self._outcomes.submit((outcome, flag))
+        except Exception:
+            log.exception("could not record reminder %s; it will be in doubt", reminder_id)
+            return False
+        return outcome.status == ReminderStatus.SENT
+
+    def _mark(self, ids: Sequence[int]) -> set[int]:
+        return self.reminders.mark_sending(ids, self.owner)
+
+    def _record(self, items: Sequence[Recorded]) -> None:
+        for _, flag in items:
+            if flag is not None:
+                self.patients.set_flag(flag.patient_id, flag.field)
+        self.reminders.record([outcome for outcome, _ in items], self.owner)
 
     async def _send(self, lane: ChannelLane, ready: Ready) -> SendResult:
-        await lane.limiter.acquire()
         try:
             return await lane.channel.send(ready.message)
         except Exception as exc:  # a channel bug must not stop the other reminders

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Row, Select, and_, bindparam, func, select, update
 
 from storage.db import Database
+from storage.lanes import LaneLeases
 from storage.models import Clinic, Patient, Reminder, ReminderStatus, Treatment
 
 S = ReminderStatus
@@ -76,6 +77,7 @@ class Recovery:
 class ReminderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.lanes = LaneLeases(db)
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -115,17 +117,25 @@ class ReminderRepository:
         claimed.sort(key=lambda c: (c.due_at, c.id))
         return claimed
 
-    def mark_sending(self, ids: Sequence[int], owner: str) -> None:
-        """Recorded before the provider is called: from here a crash means 'in doubt'."""
+    def mark_sending(self, ids: Sequence[int], owner: str) -> set[int]:
+        """Recorded just before each provider call: from here a crash means 'in doubt'.
+        Returns the ids marked; one missing is no longer this engine's claim (its lease
+        ran out and the sweep took it back) and must not be sent."""
         if not ids:
-            return
+            return set()
         with self._db.session() as session:
-            session.execute(
+            marked = session.scalars(
                 update(Reminder)
-                .where(Reminder.id.in_(ids), Reminder.claimed_by == owner)
+                .where(
+                    Reminder.id.in_(ids),
+                    Reminder.claimed_by == owner,
+                    Reminder.status == S.CLAIMED,
+                )
                 .values(status=S.SENDING)
+                .returning(Reminder.id)
                 .execution_options(synchronize_session=False)
             )
+            return set(marked)
 
     def renew_lease(self, owner: str, lease_until: datetime) -> int:
         with self._db.session() as session:

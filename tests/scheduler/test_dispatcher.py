@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import event, select, update
 
 from aftercare.wiring import Core
-from bot.channel import SendResult
+from bot.channel import OutboundMessage, SendResult
+from bot.memory import MemoryChannel
 from scheduler.clock import FakeClock
+from scheduler.dispatcher import ChannelLane, Dispatcher
 from scheduler.quiet_hours import QuietHours
-from storage.models import Patient, ReminderStatus
+from storage.models import Patient, Reminder, ReminderStatus
 from storage.patients import ClinicView
 from tests.scheduler.engine_kit import make_engine, patient, register, reminders
 
@@ -279,3 +283,117 @@ async def test_a_clean_stop_hands_unsent_claims_back(
     assert core.reminders.release("engine-a") == 3
     assert {r.status for r in reminders(core).values()} == {S.PENDING}
     assert len(claimed) == 3
+
+
+class ProbingChannel(MemoryChannel):
+    """At each provider call, notes every welcome's status in the database, and can run a
+    step of the test right then."""
+
+    def __init__(self, core: Core, clock: FakeClock) -> None:
+        super().__init__("sms", now=clock.now)
+        self.core = core
+        self.seen: list[tuple[int, dict[int, str]]] = []
+        self.on_send: Callable[[int], None] | None = None
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        assert message.reminder_id is not None
+        with self.core.db.session() as session:
+            rows = session.execute(
+                select(Reminder.id, Reminder.status).where(Reminder.milestone == "welcome")
+            ).all()
+        self.seen.append((message.reminder_id, {int(i): str(s) for i, s in rows}))
+        if self.on_send is not None:
+            self.on_send(len(self.seen))
+        return await super().send(message)
+
+
+def probed_engine(
+    core: Core, clock: FakeClock, rate: float | None
+) -> tuple[Dispatcher, ProbingChannel]:
+    channel = ProbingChannel(core, clock)
+    engine = make_engine(core, clock, sms_rate=rate)
+    lane = engine.dispatcher.lanes["sms"]
+    engine.dispatcher.lanes["sms"] = ChannelLane("sms", channel, lane.limiter)
+    return engine.dispatcher, channel
+
+
+async def test_each_text_is_marked_sending_only_when_its_own_turn_comes(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    for n in range(10):
+        register(core, clinic, f"P{n}", clock.now())
+    dispatcher, channel = probed_engine(core, clock, rate=5)  # one chunk of 5, then 5 more
+
+    assert await dispatcher.dispatch_due() == 10
+
+    order = [rid for rid, _ in channel.seen]
+    for position, (rid, statuses) in enumerate(channel.seen):
+        assert statuses[rid] == S.SENDING
+        # Texts already answered are sent, or 'sending' while their outcome is written.
+        assert {statuses[i] for i in order[:position]} <= {S.SENT, S.SENDING}
+        # Texts whose rate slot has not come are only claimed, never 'sending' yet.
+        assert {statuses[i] for i in order[position + 1 :]} <= {S.CLAIMED, S.PENDING}
+    with core.db.session() as session:
+        assert set(session.scalars(select(Reminder.status).where(Reminder.id.in_(order)))) == {
+            S.SENT
+        }
+
+
+async def test_a_claim_lost_before_its_turn_is_not_sent_by_the_engine_that_lost_it(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    for n in range(3):
+        register(core, clinic, f"P{n}", clock.now())
+    dispatcher, channel = probed_engine(core, clock, rate=5)
+
+    def lose_the_last_claim(sends: int) -> None:
+        if sends == 1:  # the engine stalled past its lease; the sweep took the claims back
+            with core.db.session() as session:
+                session.execute(
+                    update(Reminder)
+                    .where(Reminder.status == S.CLAIMED)
+                    .values(status=S.PENDING, claimed_by=None, lease_until=None)
+                )
+
+    channel.on_send = lose_the_last_claim
+    assert await dispatcher.dispatch_due() == 3  # the two lost ones, claimed again
+    sent = [d.message.reminder_id for d in channel.sent]
+    assert len(sent) == len(set(sent)) == 3
+
+
+async def test_a_clean_stop_mid_chunk_sends_no_more_and_hands_the_rest_back(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    for n in range(5):
+        register(core, clinic, f"P{n}", clock.now())
+    dispatcher, channel = probed_engine(core, clock, rate=5)
+    channel.on_send = lambda sends: dispatcher.stop() if sends == 2 else None
+
+    assert await dispatcher.dispatch_due() == 2
+
+    with core.db.session() as session:
+        statuses = list(
+            session.scalars(select(Reminder.status).where(Reminder.milestone == "welcome"))
+        )
+    assert sorted(statuses) == [S.PENDING] * 3 + [S.SENT] * 2
+
+
+async def test_an_unlimited_lane_marks_a_whole_chunk_in_one_write(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    for n in range(30):
+        register(core, clinic, f"P{n}", clock.now())
+    dispatcher, _ = probed_engine(core, clock, rate=None)
+    marks: list[str] = []
+
+    def note_marks(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The 'sending' mark is the UPDATE of reminder that returns the ids it marked.
+        if statement.startswith("UPDATE reminder SET status") and "RETURNING" in statement:
+            marks.append(statement)
+
+    event.listen(core.db.engine, "before_cursor_execute", note_marks)
+    try:
+        assert await dispatcher.dispatch_due() == 30
+    finally:
+        event.remove(core.db.engine, "before_cursor_execute", note_marks)
+    assert len(marks) == 1

@@ -148,3 +148,21 @@ def test_a_naive_datetime_is_refused_by_the_column(
                 }
             ],
         )
+
+
+def test_only_this_engines_live_claims_are_marked_sending(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    enroll(core, clinic, 3, clock)
+    lease = clock.now() + timedelta(minutes=1)
+    mine = core.reminders.claim_due("sms", clock.now(), 2, "engine-a", lease)
+    theirs = core.reminders.claim_due("sms", clock.now(), 1, "engine-b", lease)
+    ids = [r.id for r in mine + theirs]
+
+    assert core.reminders.mark_sending(ids, "engine-a") == {r.id for r in mine}
+    # Marked once: a second mark finds nothing still merely claimed.
+    assert core.reminders.mark_sending(ids, "engine-a") == set()
+    with core.db.session() as session:
+        statuses = dict(session.execute(select(Reminder.id, Reminder.status)).all())
+    assert {statuses[r.id] for r in mine} == {ReminderStatus.SENDING}
+    assert statuses[theirs[0].id] == ReminderStatus.CLAIMED
