@@ -1,7 +1,9 @@
-"""Running `aftercare run` as a real process and reading what its console channel prints."""
+"""Running `aftercare run` as a real process and reading what its console channel prints;
+a fake Twilio API in a thread of the test process for engines that send real SMS."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -10,10 +12,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.twilio_api import FakeTwilioApi, RecordedRequest
 
 AFTERCARE = str(Path(sys.executable).with_name("aftercare"))
+T = TypeVar("T")
 HEADER = re.compile(r"^--- (sms|telegram) message for reminder (\d+)")
 
 
@@ -109,3 +117,56 @@ def poll(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.1)
+
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "process-test-token"
+FROM_NUMBER = "+15005550006"
+PUBLIC_BASE_URL = "https://aftercare.example.org"
+
+
+class TwilioInThread:
+    """The fake Twilio API on its own event loop in a daemon thread, on the real clock, so
+    `aftercare run` processes can send SMS to it while the test waits synchronously."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.api: FakeTwilioApi = self._call(self._make())
+        self.url = self.api.url
+
+    async def _make(self) -> FakeTwilioApi:
+        api = FakeTwilioApi(ACCOUNT_SID, AUTH_TOKEN, now=lambda: datetime.now(UTC))
+        await api.start()
+        return api
+
+    def _call(self, coroutine: Coroutine[object, object, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Settings for an engine that sends SMS here (and requests delivery receipts, so
+        each text names its reminder in its StatusCallback URL)."""
+        return {
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": FROM_NUMBER,
+            "TWILIO_API_BASE_URL": self.url,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            **extra,
+        }
+
+    def created(self) -> list[RecordedRequest]:
+        return [r for r in list(self.api.requests) if r.response_status == 201]
+
+    def close(self) -> None:
+        self._call(self.api.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+def reminder_of(form: Mapping[str, str]) -> int:
+    """The reminder a text was for, from the receipt URL it asked Twilio to call."""
+    query = parse_qs(urlsplit(form["StatusCallback"]).query)
+    return int(query["reminder"][0])

@@ -15,7 +15,7 @@ from scheduler.clock import SystemClock
 from scheduler.planning import NewPatient
 from storage.models import Reminder, ReminderStatus
 from tests.aftercare.process_kit import AFTERCARE, Service, poll, service_env
-from tests.conftest import make_settings
+from tests.conftest import TABLES, make_settings
 
 S = ReminderStatus
 pytestmark = pytest.mark.slow
@@ -88,12 +88,7 @@ def test_two_engines_on_one_postgresql_database_send_each_reminder_exactly_once(
 
     db = Database(postgres_url)
     with db.engine.begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE reminder, escalation, conversation, invite, inbound_message, "
-                "treatment, patient, clinic RESTART IDENTITY CASCADE"
-            )
-        )
+        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     db.dispose()
     total = 10_000
     core = seed_due_welcomes(postgres_url, total)
