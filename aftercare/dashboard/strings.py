@@ -56,6 +56,7 @@ EN: Final[Mapping[str, str]] = {
     # SMS counter (app.js reads these from data attributes)
     "sms.counter": "{units} / {limit} characters · {segments} SMS · {encoding}",
     "sms.too_long": "Too long for {max} SMS. Please shorten it.",
+    "sms.ucs2": "{chars}: these characters make each SMS shorter.",
     # common
     "common.confirm": "Are you sure?",
     "common.cancel": "Cancel",

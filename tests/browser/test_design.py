@@ -197,11 +197,16 @@ def test_the_sms_counter_counts_characters_and_segments(page: Page, preview: Ser
     expect(counter).to_have_text("9 / 160 characters · 1 SMS · GSM-7")
     reply.fill("a" * 161)
     expect(counter).to_have_text("161 / 306 characters · 2 SMS · GSM-7")
+    expect(counter.locator("span")).to_have_count(0)
     reply.fill("Olá, está tudo bem? 😊")
-    expect(counter).to_have_text("22 / 70 characters · 1 SMS · UCS-2")
+    expect(counter).to_contain_text("22 / 70 characters · 1 SMS · UCS-2")
+    note = counter.locator(".sms-counter-note")
+    expect(note).to_have_text("á 😊: these characters make each SMS shorter.")
     reply.fill("x" * 307)
     expect(counter).to_have_class("sms-counter is-over")
-    expect(counter).to_contain_text("Too long for 2 SMS")
+    expect(counter.locator(".sms-counter-warning")).to_have_text(
+        "Too long for 2 SMS. Please shorten it."
+    )
     assert "reply-counter" in (reply.get_attribute("aria-describedby") or "")
 
 
@@ -223,12 +228,14 @@ def test_the_browser_counts_sms_exactly_like_the_server(page: Page, preview: Ser
         "😊" * 35,
         "😊" * 36,
         "line one\nline two\r\n",
+        "Olá — ¿qué tal? 😊 😊",
     ]
     for sample in samples:
         expected = gsm7.cost(sample)
         cost = page.evaluate("text => window.aftercare.smsCost(text)", sample)
-        got = (cost["encoding"], cost["units"], cost["segments"])
-        assert got == (expected.encoding, expected.units, expected.segments), sample
+        got = (cost["encoding"], cost["units"], cost["segments"], cost["others"])
+        wanted = (expected.encoding, expected.units, expected.segments, gsm7.non_gsm7(sample))
+        assert got == wanted, sample
 
 
 @pytest.mark.parametrize("accept", [False, True])

@@ -3,7 +3,8 @@
 //
 // - <textarea data-sms-counter="ID"> shows characters and SMS segments in element #ID
 //   (created after the textarea when there is none). Optional attributes:
-//   data-sms-max-segments="2", data-sms-text="{units} / {limit} ...", data-sms-too-long.
+//   data-sms-max-segments="2", data-sms-text="{units} / {limit} ...", data-sms-too-long,
+//   data-sms-ucs2 (names the characters that force the shorter UCS-2 segments).
 // - <form data-confirm="Question?"> (or a submit button with data-confirm) asks first.
 (function () {
   "use strict";
@@ -18,7 +19,7 @@
 
   function smsCost(text) {
     var units = 0;
-    var gsm7 = true;
+    var others = []; // characters outside GSM-7, each once, in order (whole code points)
     for (var i = 0; i < text.length; i++) {
       var char = text.charAt(i);
       if (EXTENSION.indexOf(char) >= 0) {
@@ -26,10 +27,14 @@
       } else if (BASIC.indexOf(char) >= 0) {
         units += 1;
       } else {
-        gsm7 = false;
-        break;
+        var point = String.fromCodePoint(text.codePointAt(i));
+        if (others.indexOf(point) < 0) {
+          others.push(point);
+        }
+        i += point.length - 1;
       }
     }
+    var gsm7 = others.length === 0;
     var encoding = gsm7 ? "GSM-7" : "UCS-2";
     if (!gsm7) {
       units = text.length; // UTF-16 code units, as the network counts them
@@ -39,7 +44,7 @@
       segments = units <= SINGLE[encoding] ? 1 : Math.ceil(units / MULTI[encoding]);
     }
     var limit = segments <= 1 ? SINGLE[encoding] : MULTI[encoding] * segments;
-    return { encoding: encoding, units: units, segments: segments, limit: limit };
+    return { encoding: encoding, units: units, segments: segments, limit: limit, others: others };
   }
 
   function fill(template, values) {
@@ -74,14 +79,24 @@
       "{units} / {limit} characters · {segments} SMS · {encoding}";
     var tooLong =
       textarea.getAttribute("data-sms-too-long") || "Too long for {max} SMS. Please shorten it.";
+    var ucs2 =
+      textarea.getAttribute("data-sms-ucs2") || "{chars}: these characters make each SMS shorter.";
+    function note(className, message) {
+      var line = document.createElement("span");
+      line.className = className;
+      line.textContent = message;
+      output.appendChild(line);
+    }
     function update() {
       var cost = smsCost(textarea.value);
       var over = maxSegments > 0 && cost.segments > maxSegments;
-      var shown = fill(label, cost);
-      if (over) {
-        shown += " " + fill(tooLong, { max: maxSegments });
+      output.textContent = fill(label, cost);
+      if (cost.others.length > 0) {
+        note("sms-counter-note", fill(ucs2, { chars: cost.others.slice(0, 5).join(" ") }));
       }
-      output.textContent = shown;
+      if (over) {
+        note("sms-counter-warning", fill(tooLong, { max: maxSegments }));
+      }
       output.classList.toggle("is-over", over);
       output.setAttribute("data-segments", String(cost.segments));
       output.setAttribute("data-encoding", cost.encoding);

@@ -49,3 +49,4 @@ def test_the_browser_script_falls_back_to_the_same_sms_texts() -> None:
 
     assert f'"{EN["sms.counter"]}"' in script
     assert f'"{EN["sms.too_long"]}"' in script
+    assert f'"{EN["sms.ucs2"]}"' in script
