@@ -23,6 +23,7 @@ _ENROLLMENT = {
     "properties": {
         "dry_run": {"type": "boolean"},
         "rows": {"type": "integer"},
+        "blank_rows": {"type": "integer", "description": "blank rows skipped"},
         "created": {"type": "integer"},
         "updated": {"type": "integer"},
         "unchanged": {"type": "integer"},
@@ -127,6 +128,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "200": {"description": "the file was read", **_json("Enrollment")},
+                    "400": {"description": "a multipart form with no file", **_json("Error")},
                     "401": _UNAUTHORIZED,
                     "413": {"description": "the file is too large", **_json("Error")},
                     "415": {"description": "not CSV or multipart", **_json("Error")},
