@@ -83,11 +83,14 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         return loaded
 
     async def update_user_data(self, user_id: int, data: Data) -> None:
+        now = self._clock.now()
         draft = data.get(DRAFT_KEY)
-        raw = draft.to_json() if isinstance(draft, Draft) else None
+        # An abandoned draft still in memory (its owner never came back) is not written back.
+        live = draft if isinstance(draft, Draft) and not draft.expired(now) else None
+        raw = live.to_json() if live is not None else None
         if raw == self._stored.get(user_id):
             return
-        touched = (draft.touched_at if isinstance(draft, Draft) else None) or self._clock.now()
+        touched = (live.touched_at if live is not None else None) or now
         await asyncio.to_thread(self._store.save_draft, user_id, raw, touched)
         if raw is None:
             self._stored.pop(user_id, None)

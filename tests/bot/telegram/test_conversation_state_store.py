@@ -163,6 +163,21 @@ async def test_abandoned_rows_are_dropped_at_most_hourly(core: Core, clock: Fake
     assert await persistence.drop_abandoned() == 0  # within the hour: no pass
 
 
+async def test_an_abandoned_draft_still_in_memory_is_not_written_back(
+    core: Core, clock: FakeClock
+) -> None:
+    """Its owner wrote again, but not to the conversation (a /plan, say): PTB offers their
+    user_data, which still holds the day-old draft; the database stays clear of it."""
+    persistence = DatabasePersistence(ConversationStateStore(core.db), clock)
+    draft = a_draft(clock.now())
+    await persistence.update_user_data(CHAT, {DRAFT_KEY: draft})
+    clock.advance(timedelta(hours=25))
+    assert await persistence.drop_abandoned() == 1
+
+    await persistence.update_user_data(CHAT, {DRAFT_KEY: draft})
+    assert ConversationStateStore(core.db).drafts(clock.now() - timedelta(days=30)) == {}
+
+
 async def test_unexpected_keys_and_states_are_refused(core: Core, clock: FakeClock) -> None:
     persistence = DatabasePersistence(ConversationStateStore(core.db), clock)
     with pytest.raises(TypeError):
