@@ -128,8 +128,9 @@ def test_a_patient_added_from_the_cli_gets_console_messages_at_the_due_times(
         check=True,
         capture_output=True,
     )
-    # Treated 24 h ago less 3 s: the welcome is due now, the makeup reminder in 3 s.
-    treated = datetime.now(UTC) - timedelta(hours=24) + timedelta(seconds=3)
+    # Treated 24 h ago less 10 s: the welcome is due now, the makeup reminder in 10 s (room
+    # for `patient add` to start on a loaded machine before the makeup time has passed).
+    treated = datetime.now(UTC) - timedelta(hours=24) + timedelta(seconds=10)
     added = subprocess.run(
         [
             AFTERCARE,
@@ -152,7 +153,7 @@ def test_a_patient_added_from_the_cli_gets_console_messages_at_the_due_times(
         text=True,
     )
     assert "makeup" in added.stdout
-    service.wait_for(lambda: len(service.reminder_ids) >= 2, timeout=20)
+    service.wait_for(lambda: len(service.reminder_ids) >= 2, timeout=40)
     sent_makeup_at = datetime.now(UTC)
     assert service.terminate()
     assert service.reminder_ids[:2] == [1, 2]
