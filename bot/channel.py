@@ -22,6 +22,9 @@ class OutboundMessage:
     patient_id: int | None = None
     reminder_id: int | None = None
     valid_until: datetime | None = None  # providers may drop it after this
+    # An earlier attempt timed out after this instant and may have reached the provider:
+    # a channel that can look its messages up checks before sending again.
+    unconfirmed_since: datetime | None = None
 
 
 @dataclass(frozen=True)

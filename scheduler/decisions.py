@@ -16,6 +16,8 @@ from storage.models import ReminderStatus as S
 from storage.reminders import ClaimedReminder, Outcome
 
 OTHER_CHANNEL = {"sms": "telegram", "telegram": "sms"}
+# The error code channels give a call that timed out: the provider may have accepted it.
+TIMED_OUT = "timeout"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ def decide(
     def outcome(status: S, error: str | None = None, **extra: object) -> Outcome:
         return Outcome(reminder.id, status, now, error=error, **extra)  # type: ignore[arg-type]
 
+    if reminder.provider_message_id is not None:
+        # A delivery receipt for an attempt that timed out came back with the provider's
+        # id (the receipt URL names the reminder): it was sent, and is not sent again.
+        return outcome(S.SENT, provider_message_id=reminder.provider_message_id)
     if reminder.erased:
         return outcome(S.CANCELLED, "patient erased")
     if reminder.treatment_cancelled:
@@ -105,6 +111,8 @@ def decide(
         patient_id=reminder.patient_id,
         reminder_id=reminder.id,
         valid_until=reminder.expires_at,
+        # Every attempt came after the due time: a copy the provider has is newer than that.
+        unconfirmed_since=reminder.due_at if reminder.error_code == TIMED_OUT else None,
     )
     return Ready(reminder, message)
 

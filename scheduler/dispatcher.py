@@ -232,7 +232,8 @@ class Dispatcher:
         if unsent:
             # Never handed to the provider: back to the queue now, not when the lease lapses.
             await asyncio.to_thread(self.reminders.release, self.owner, unsent)
-        return sum(1 for d in delivered if d is True)
+        already = sum(1 for outcome in decided if outcome.status == ReminderStatus.SENT)
+        return already + sum(1 for d in delivered if d is True)
 
     async def _deliver(self, lane: ChannelLane, item: Ready) -> bool | None:
         """Send one reminder in its rate slot: True if sent, False if it failed or its

@@ -49,6 +49,8 @@ class ClaimedReminder:
     erased: bool
     clinic_name: str
     clinic_phone: str
+    error_code: str | None = None  # of the last attempt ("timeout": it may have arrived)
+    provider_message_id: str | None = None  # set early by a receipt for a timed-out send
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,8 @@ def _details() -> Select[*tuple[Any, ...]]:
             (Patient.erased_at.is_not(None)).label("erased"),
             Clinic.name.label("clinic_name"),
             Clinic.phone.label("clinic_phone"),
+            Reminder.error_code,
+            Reminder.provider_message_id,
         )
         .join(Treatment, Treatment.id == Reminder.treatment_id)
         .join(Patient, Patient.id == Reminder.patient_id)

@@ -1,10 +1,16 @@
-"""Outbound SMS through Twilio's async client: one reminder, one Messages.create call."""
+"""Outbound SMS through Twilio's async client: one reminder, one Messages.create call.
+
+A call that timed out may still have reached Twilio. Before such a reminder is sent again,
+the channel reads the newest messages Twilio has for that number and sender, and records
+the reminder as sent with the SID of an earlier copy (same body, created since the
+reminder fell due) instead of sending it twice.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -20,6 +26,11 @@ log = logging.getLogger(__name__)
 # Twilio accepts a validity period of 1 to 36,000 seconds (10 hours).
 MAX_VALIDITY_SECONDS = 36_000
 STATUS_PATH = "/twilio/status"
+# How many of the newest messages to a number are searched for an earlier copy: one page.
+LOOKUP_LIMIT = 50
+# Twilio's clock and ours may differ; an earlier copy can look this much older than it is.
+CLOCK_MARGIN = timedelta(minutes=5)
+TIMED_OUT = "timeout"  # the error code a send that may have reached Twilio is recorded with
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,25 @@ def status_callback_url(public_base_url: str | None, reminder_id: int | None) ->
     return url if reminder_id is None else f"{url}?reminder={reminder_id}"
 
 
+def is_earlier_copy(found: Any, message: OutboundMessage, sender: SmsSender) -> bool:
+    """Whether `found` (a Twilio MessageInstance) is this message, sent by an attempt that
+    timed out: outbound, same number and body, from our sender, created since the attempt
+    could first have been made."""
+    if message.unconfirmed_since is None:
+        return False
+    if not str(found.direction or "").startswith("outbound"):
+        return False
+    if found.to != message.address or found.body != message.text:
+        return False
+    if sender.from_number:
+        if found.from_ != sender.from_number:
+            return False
+    elif found.messaging_service_sid != sender.messaging_service_sid:
+        return False
+    created = found.date_created
+    return created is None or created >= message.unconfirmed_since - CLOCK_MARGIN
+
+
 class SmsChannel:
     """A `bot.channel.Channel`; its Twilio client is attached by the adapter once the event
     loop runs, and sends before that are transient failures."""
@@ -89,6 +119,10 @@ class SmsChannel:
         callback = status_callback_url(self.public_base_url, message.reminder_id)
         if callback:
             params["status_callback"] = callback
+        if message.unconfirmed_since is not None:
+            found = await self._earlier_copy(client, message)
+            if found is not None:
+                return found
         validity = validity_seconds(message.valid_until, self.clock.now())
         if validity is not None:
             if validity < 1:
@@ -122,3 +156,39 @@ class SmsChannel:
                 cost.segments,
             )
         return SendResult.sent(created.sid, encoding=cost.encoding, segments=cost.segments)
+
+    async def _earlier_copy(self, client: Any, message: OutboundMessage) -> SendResult | None:
+        """The result of an earlier attempt that timed out but reached Twilio; None when
+        Twilio has no copy; a transient failure (still "timeout") when Twilio cannot say."""
+        # No DateSent filter: Twilio filters on the day a message was sent, and a copy still
+        # queued has no date_sent at all, so it would hide exactly the message looked for.
+        query: dict[str, Any] = {"to": message.address, "limit": LOOKUP_LIMIT}
+        if self.sender.from_number:
+            query["from_"] = self.sender.from_number
+        try:
+            newest = await client.messages.list_async(**query)
+        except (TwilioException, TimeoutError, aiohttp.ClientError) as exc:
+            log.warning(
+                "sms for reminder %s: could not check Twilio for an earlier copy (%s)",
+                message.reminder_id,
+                type(exc).__name__,
+            )
+            return SendResult.transient(
+                "could not check whether a timed-out earlier attempt reached Twilio",
+                error_code=TIMED_OUT,
+            )
+        for found in newest:
+            if is_earlier_copy(found, message, self.sender):
+                cost = gsm7.cost(message.text)
+                log.info(
+                    "sms for reminder %s: the attempt that timed out reached Twilio as %s; "
+                    "not sent again",
+                    message.reminder_id,
+                    found.sid,
+                )
+                return SendResult.sent(found.sid, encoding=cost.encoding, segments=cost.segments)
+        log.info(
+            "sms for reminder %s: Twilio has no copy of the attempt that timed out; sending",
+            message.reminder_id,
+        )
+        return None

@@ -37,6 +37,7 @@ def classify_error(exc: BaseException) -> SendResult:
     if isinstance(exc, TwilioException):
         return _classify_twilio(exc)
     if isinstance(exc, TimeoutError):
+        # Twilio may have accepted it: the next attempt looks it up first (bot.sms.channel).
         return SendResult.transient("timed out calling the Twilio API", error_code="timeout")
     if isinstance(exc, aiohttp.ClientError):
         return SendResult.transient(

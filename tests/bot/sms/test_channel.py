@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from bot.channel import OutboundMessage, SendResult, SendStatus
 from bot.sms.adapter import SmsAdapter, TwilioConfig
-from bot.sms.channel import SmsSender, validity_seconds
+from bot.sms.channel import SmsSender, is_earlier_copy, validity_seconds
 from bot.sms.http import RebasedTwilioHttpClient
 from scheduler.clock import FakeClock
 from storage.db import Database
@@ -25,6 +27,7 @@ from tests.bot.sms.conftest import (
     PUBLIC_BASE_URL,
     ScriptedConversations,
 )
+from tests.conftest import T0
 from tests.fakes.twilio_api import FakeTwilioApi
 
 BODY = "Makeup can go back on today: mineral, on clean skin, with clean brushes."
@@ -248,3 +251,93 @@ async def test_the_http_client_keeps_path_and_query_on_the_configured_host() -> 
 def test_a_base_url_that_is_not_http_is_refused() -> None:
     with pytest.raises(ValueError, match="TWILIO_API_BASE_URL"):
         RebasedTwilioHttpClient("api.twilio.com")
+
+
+def twilio_message(**fields: object) -> SimpleNamespace:
+    """What the client's MessageInstance offers the lookup: these attributes."""
+    values: dict[str, object] = {
+        "sid": "SM" + "1" * 32,
+        "direction": "outbound-api",
+        "to": PATIENT_PHONE,
+        "from_": FROM_NUMBER,
+        "messaging_service_sid": None,
+        "body": BODY,
+        "date_created": T0,
+    }
+    values.update(fields)
+    return SimpleNamespace(**values)
+
+
+@pytest.mark.parametrize(
+    ("fields", "sender", "expected"),
+    [
+        ({}, SmsSender(FROM_NUMBER), True),
+        ({"body": BODY + "!"}, SmsSender(FROM_NUMBER), False),
+        ({"direction": "inbound"}, SmsSender(FROM_NUMBER), False),
+        ({"to": "+15550002222"}, SmsSender(FROM_NUMBER), False),
+        ({"from_": "+15005550009"}, SmsSender(FROM_NUMBER), False),
+        # Older than the reminder's due time, beyond any clock difference: another text.
+        ({"date_created": T0 - timedelta(minutes=6)}, SmsSender(FROM_NUMBER), False),
+        ({"date_created": T0 - timedelta(minutes=4)}, SmsSender(FROM_NUMBER), True),
+        ({"from_": "+15005550009", "messaging_service_sid": "MG1"}, SmsSender(None, "MG1"), True),
+        ({"messaging_service_sid": "MG2"}, SmsSender(None, "MG1"), False),
+    ],
+)
+def test_an_earlier_copy_is_the_same_text_to_the_same_number_from_us_since_it_fell_due(
+    fields: dict[str, object], sender: SmsSender, expected: bool
+) -> None:
+    outbound = replace(message(FakeClock(T0)), unconfirmed_since=T0)
+    assert is_earlier_copy(twilio_message(**fields), outbound, sender) is expected
+    never_timed_out = replace(outbound, unconfirmed_since=None)
+    assert not is_earlier_copy(twilio_message(**fields), never_timed_out, sender)
+
+
+async def test_a_copy_twilio_already_has_is_reported_sent_without_sending_again(
+    adapter: SmsAdapter,
+    twilio_api: FakeTwilioApi,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    twilio_api.add_message(PATIENT_PHONE, "Another text", clock.now(), FROM_NUMBER)
+    copy = twilio_api.add_message(PATIENT_PHONE, BODY, clock.now(), FROM_NUMBER)
+    twilio_api.add_message("+15550002222", BODY, clock.now(), FROM_NUMBER)
+    clock.advance(timedelta(seconds=30))
+
+    result = await adapter.channel.send(replace(message(clock), unconfirmed_since=copy.created_at))
+
+    assert result == SendResult.sent(copy.sid, encoding="GSM-7", segments=1)
+    assert twilio_api.requests == []
+    # Ours only: the library logs the lookup's query (the number) at INFO, and the service
+    # keeps the "twilio" logger at WARNING (aftercare.cli.configure_logging).
+    ours = [r for r in caplog.records if not r.name.startswith("twilio")]
+    logged = "".join(r.getMessage() for r in ours)
+    assert "reminder 42" in logged
+    assert PATIENT_PHONE not in logged and BODY not in logged
+
+
+async def test_without_a_copy_at_twilio_the_text_is_sent(
+    adapter: SmsAdapter, twilio_api: FakeTwilioApi, clock: FakeClock
+) -> None:
+    due = clock.now()
+    twilio_api.add_message(PATIENT_PHONE, BODY, due - timedelta(days=1), FROM_NUMBER)
+
+    result = await adapter.channel.send(replace(message(clock), unconfirmed_since=due))
+
+    [created] = twilio_api.created
+    assert result.provider_message_id == created.sid
+    assert len(twilio_api.lookups) == 1
+
+
+async def test_a_lookup_that_times_out_holds_the_text_back_as_still_unconfirmed(
+    twilio_api: FakeTwilioApi, sqlite_url: str, clock: FakeClock
+) -> None:
+    adapter = make_adapter(twilio_api.url, sqlite_url, clock, timeout=0.2)
+    await adapter.start()
+    twilio_api.fail_next_lookup(500, delay=2.0)
+    try:
+        result = await adapter.channel.send(replace(message(clock), unconfirmed_since=clock.now()))
+    finally:
+        await adapter.stop()
+    assert (result.status, result.error_code) == (SendStatus.TRANSIENT, "timeout")
+    assert twilio_api.requests == []

@@ -212,3 +212,84 @@ async def test_quiet_hours_hold_an_sms_reminder_until_morning(sms_factory: SmsFa
     local = request.at.astimezone(ZoneInfo("America/New_York"))
     assert (local.hour, local.minute) == (8, 0)
     assert reminder(sms, makeup.id).provider_message_id == request.sid
+
+
+async def test_a_timed_out_text_that_reached_twilio_is_recorded_with_its_sid_not_sent_again(
+    sms_factory: SmsFactory,
+) -> None:
+    sms = await sms_factory(twilio_timeout_seconds=0.2)
+    welcome = reminders(sms, sms.register())[0]
+    sms.api.accept_then_stall(2.0)  # Twilio takes the text; its answer never comes in time
+
+    assert await sms.dispatcher.dispatch_due() == 0
+    waiting = reminder(sms, welcome.id)
+    assert (waiting.status, waiting.error_code) == ("pending", "timeout")
+    [accepted] = sms.api.created
+
+    sms.clock.set(waiting.next_attempt_at)
+    assert await sms.dispatcher.dispatch_due() == 1
+
+    assert sms.api.created == [accepted], "texted twice"
+    [lookup] = sms.api.lookups
+    assert (lookup["To"], lookup["From"]) == (PATIENT_PHONE, FROM_NUMBER)
+    sent = reminder(sms, welcome.id)
+    assert (sent.status, sent.provider_message_id, sent.attempts) == ("sent", accepted.sid, 2)
+
+
+async def test_a_timed_out_text_that_never_reached_twilio_is_sent_on_the_retry(
+    sms_factory: SmsFactory,
+) -> None:
+    sms = await sms_factory(twilio_timeout_seconds=0.2)
+    welcome = reminders(sms, sms.register())[0]
+    sms.api.stall_then_fail(2.0)  # held, then refused: Twilio never has it
+
+    assert await sms.dispatcher.dispatch_due() == 0
+    sms.clock.set(reminder(sms, welcome.id).next_attempt_at)
+    assert await sms.dispatcher.dispatch_due() == 1
+
+    [created] = sms.api.created
+    assert len(sms.api.lookups) == 1
+    assert reminder(sms, welcome.id).provider_message_id == created.sid
+
+
+async def test_a_text_twilio_cannot_account_for_is_held_back_and_checked_again(
+    sms_factory: SmsFactory,
+) -> None:
+    sms = await sms_factory(twilio_timeout_seconds=0.2)
+    welcome = reminders(sms, sms.register())[0]
+    sms.api.accept_then_stall(2.0)
+    await sms.dispatcher.dispatch_due()
+    sms.api.fail_next_lookup(503)
+
+    sms.clock.set(reminder(sms, welcome.id).next_attempt_at)
+    assert await sms.dispatcher.dispatch_due() == 0
+    held = reminder(sms, welcome.id)
+    assert (held.status, held.error_code, len(sms.api.created)) == ("pending", "timeout", 1)
+
+    sms.clock.set(held.next_attempt_at)
+    assert await sms.dispatcher.dispatch_due() == 1
+    assert len(sms.api.created) == 1 and len(sms.api.lookups) == 2
+    assert reminder(sms, welcome.id).provider_message_id == sms.api.created[0].sid
+
+
+async def test_a_receipt_for_a_timed_out_text_records_it_as_sent_without_asking_twilio(
+    sms_factory: SmsFactory,
+) -> None:
+    sms = await sms_factory(twilio_timeout_seconds=0.2)
+    welcome = reminders(sms, sms.register())[0]
+    sms.api.accept_then_stall(2.0)
+    await sms.dispatcher.dispatch_due()
+    [accepted] = sms.api.created
+    # Twilio's receipt names the reminder in its URL, so it finds the pending reminder.
+    assert (await sms.status(accepted.sid, "sent", reminder_id=welcome.id)).status_code == 204
+
+    sms.clock.set(reminder(sms, welcome.id).next_attempt_at)
+    assert await sms.dispatcher.dispatch_due() == 1
+
+    assert sms.api.created == [accepted] and sms.api.lookups == []
+    sent = reminder(sms, welcome.id)
+    assert (sent.status, sent.provider_message_id, sent.delivery_status) == (
+        "sent",
+        accepted.sid,
+        "sent",
+    )
