@@ -18,31 +18,29 @@ lock, so reminders keep going out while a clinic checks a file.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import pickle
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.telegram.invites import invite_url
-from clinic.csv_rows import (
-    ClinicContext,
-    HeaderMap,
-    RowError,
-    ValidRow,
-    fingerprint,
-    raw_external_id,
-    validate_row,
+from clinic.checking import (
+    REJECTED,
+    Checked,
+    Item,
+    Progress,
+    check_file,
+    read_spool,
+    rejected_outcome,
 )
-from clinic.outcomes import ImportResult, RowOutcome, unknown_column_warnings
+from clinic.csv_rows import ClinicContext, RowError, ValidRow
+from clinic.outcomes import ImportResult, RowOutcome
 from clinic.reader import CsvSource, Limits
 from scheduler.planning import Planner, reminder_insert
 from scheduler.timeline import PlannedReminder, plan
@@ -53,24 +51,8 @@ from storage.invites import TOKEN_BYTES, token_hash
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 5000
-_SPOOL_CHUNK = 1000
 _PLAN_MEMO = 8192  # entries (a few MB); bounded whatever the file
 _COMPARED = ("first_name", "phone", "timezone", "language", "channel")
-
-Progress = Callable[[str, int, int], None]  # phase ("checking" | "importing"), done, total
-
-
-# Spooled items: a valid row (a tuple starting with its row number), or a rejected row
-# ("rejected", row, external_id, errors).
-_Item = tuple[Any, ...]
-_REJECTED = "rejected"
-
-
-@dataclass
-class _Checked:
-    header: HeaderMap
-    valid: int
-    conflicted_first_rows: dict[int, list[int]]
 
 
 class Importer:
@@ -121,12 +103,12 @@ class Importer:
             result.patients = []
         with tempfile.TemporaryFile() as spool:
             source = CsvSource(stream, self.limits)
-            checked = self._check(source, context, spool, result, progress, total_bytes)
+            checked = check_file(source, context, spool, result, progress, total_bytes)
             spool.seek(0)
             self._import(
                 clinic,
                 checked,
-                _read_spool(spool),
+                read_spool(spool),
                 now,
                 result,
                 dry_run=dry_run,
@@ -147,89 +129,13 @@ class Importer:
         )
         return result
 
-    # -- pass 1: validate ---------------------------------------------------------------------
-
-    def _check(
-        self,
-        source: CsvSource,
-        context: ClinicContext,
-        spool: IO[bytes],
-        result: ImportResult,
-        progress: Progress | None,
-        total_bytes: int,
-    ) -> _Checked:
-        header = source.header
-        result.warnings = unknown_column_warnings(header.unknown)
-        # external id digest -> (first row << 32 | content fingerprint): a few dozen bytes a
-        # row, bounded by the row limit, instead of keeping rows in memory.
-        seen: dict[int, int] = {}
-        conflicted: dict[int, list[int]] = {}
-        chunk: list[_Item] = []
-        valid = 0
-        for row, cells in source.records():  # blank rows are counted there, never seen here
-            result.rows += 1
-            external_id = raw_external_id(cells, header)
-            checked = validate_row(row, cells, header, context)
-            duplicate = self._duplicate(row, cells, external_id, seen, conflicted)
-            if isinstance(checked, ValidRow) and duplicate is None:
-                chunk.append(_as_item(checked))
-                valid += 1
-            else:
-                errors = checked if isinstance(checked, list) else []
-                if duplicate is not None:
-                    errors.append(duplicate)
-                result.errors.extend(errors)
-                chunk.append((_REJECTED, row, external_id, errors))
-            if len(chunk) >= _SPOOL_CHUNK:
-                pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
-                chunk = []
-                if progress is not None:
-                    progress("checking", source.bytes_read, total_bytes)
-        if chunk:
-            pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        result.blank_rows = source.blank_rows
-        if progress is not None:
-            progress("checking", source.bytes_read, max(total_bytes, source.bytes_read))
-        return _Checked(header, valid, conflicted)
-
-    @staticmethod
-    def _duplicate(
-        row: int,
-        cells: list[str],
-        external_id: str,
-        seen: dict[int, int],
-        conflicted: dict[int, list[int]],
-    ) -> RowError | None:
-        if not external_id:
-            return None
-        key = int.from_bytes(hashlib.blake2b(external_id.encode(errors="replace")).digest()[:8])
-        content = fingerprint(cells)
-        earlier = seen.get(key)
-        if earlier is None:
-            seen[key] = row << 32 | content
-            return None
-        first = earlier >> 32
-        if earlier & 0xFFFFFFFF == content:
-            return RowError(
-                row,
-                "external_id",
-                f"duplicate of row {first} (external_id {external_id!r}, same data); ignored",
-            )
-        conflicted.setdefault(first, []).append(row)
-        return RowError(
-            row,
-            "external_id",
-            f"external_id {external_id!r} is also in row {first} with different data; "
-            "keep one row per patient",
-        )
-
     # -- pass 2: import -----------------------------------------------------------------------
 
     def _import(
         self,
         clinic: ClinicProfile,
-        checked: _Checked,
-        items: Iterator[_Item],
+        checked: Checked,
+        items: Iterator[Item],
         now: datetime,
         result: ImportResult,
         *,
@@ -241,7 +147,7 @@ class Importer:
         given = frozenset(checked.header.positions)
         batch_number = 0
         done = 0
-        pending: list[_Item] = []
+        pending: list[Item] = []
         valid_in_pending = 0
 
         def flush() -> None:
@@ -252,7 +158,7 @@ class Importer:
             )
             for outcome, item in zip(outcomes, pending, strict=True):
                 result.count(outcome.status)
-                if outcome.status == "rejected" and item[0] != _REJECTED:
+                if outcome.status == "rejected" and item[0] != REJECTED:
                     result.errors.extend(outcome.errors)  # found by this pass, not the first
                 if result.patients is not None and outcome.status in (
                     "created",
@@ -278,7 +184,7 @@ class Importer:
         # never held in memory whole either.
         for item in items:
             pending.append(item)
-            if item[0] != _REJECTED:
+            if item[0] != REJECTED:
                 valid_in_pending += 1
             if len(pending) >= self.batch_size:
                 flush()
@@ -288,16 +194,16 @@ class Importer:
     def _batch(
         self,
         clinic: ClinicProfile,
-        items: list[_Item],
-        checked: _Checked,
+        items: list[Item],
+        checked: Checked,
         given: frozenset[str],
         now: datetime,
         number: int,
         dry_run: bool,
         reissue_invites: bool,
     ) -> list[RowOutcome]:
-        if all(item[0] == _REJECTED for item in items):
-            return [_rejected_item(item) for item in items]  # nothing to look up or write
+        if all(item[0] == REJECTED for item in items):
+            return [rejected_outcome(item) for item in items]  # nothing to look up or write
         if dry_run:
             with self.store.reading() as session:
                 return self._write(
@@ -331,14 +237,14 @@ class Importer:
         self,
         session: Session,
         clinic: ClinicProfile,
-        items: list[_Item],
-        checked: _Checked,
+        items: list[Item],
+        checked: Checked,
         given: frozenset[str],
         now: datetime,
         dry_run: bool,
         reissue_invites: bool,
     ) -> list[RowOutcome]:
-        rows = [ValidRow(*item) for item in items if item[0] != _REJECTED]
+        rows = [ValidRow(*item) for item in items if item[0] != REJECTED]
         if not dry_run:
             self.store.prepare_bulk(session)
         existing = self.store.existing(session, clinic.id, [r.external_id for r in rows])
@@ -387,8 +293,8 @@ class Importer:
 
         outcomes: list[RowOutcome] = []
         for item in items:
-            if item[0] == _REJECTED:
-                outcomes.append(_rejected_item(item))
+            if item[0] == REJECTED:
+                outcomes.append(rejected_outcome(item))
                 continue
             row = item[0]
             outcome = decided[row]
@@ -526,30 +432,3 @@ def _changes(r: ValidRow, known: ExistingPatient, given: frozenset[str]) -> dict
 
 def _rejected(r: ValidRow, message: str) -> RowOutcome:
     return RowOutcome(r.row, r.external_id, "rejected", [RowError(r.row, "external_id", message)])
-
-
-def _rejected_item(item: _Item) -> RowOutcome:
-    _, row, external_id, errors = item
-    return RowOutcome(row, external_id, "rejected", errors)
-
-
-def _as_item(r: ValidRow) -> _Item:
-    return (
-        r.row,
-        r.external_id,
-        r.treated_at,
-        r.first_name,
-        r.phone,
-        r.timezone,
-        r.language,
-        r.channel,
-    )
-
-
-def _read_spool(spool: IO[bytes]) -> Iterator[_Item]:
-    while True:
-        try:
-            chunk: list[_Item] = pickle.load(spool)
-        except EOFError:
-            return
-        yield from chunk
