@@ -14,7 +14,7 @@ from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from messages.faq import UNKNOWN, TopicKeywords
+from messages.faq import UNKNOWN, KeywordModels, TopicKeywords
 from messages.protocol import ChannelText
 
 LOCALES = ("en", "es")
@@ -142,7 +142,7 @@ def load_faq(locale: str) -> FaqLocale:
 
 
 @cache
-def keyword_models() -> tuple[tuple[TopicKeywords, ...], ...]:
+def keyword_models() -> KeywordModels:
     """Every locale's keywords: a message is matched against all of them, so a patient who
     writes in the other language (or mixes both) is still understood."""
-    return tuple(load_faq(locale).keyword_model() for locale in LOCALES)
+    return KeywordModels(load_faq(locale).keyword_model() for locale in LOCALES)

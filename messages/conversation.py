@@ -11,13 +11,16 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from messages import gsm7
 from messages.answers import LOCALES, FaqLocale, Text, keyword_models, load_faq
 from messages.faq import UNKNOWN, classify, detect_language
+from messages.lexicon import Lexicon, Tokens
 from messages.protocol import Channel, Protocol
+from messages.redflags import WORDS as WARNING_WORDS
 from messages.redflags import check
 from messages.when import format_when
 from scheduler.timeline import milestone_times
@@ -48,6 +51,12 @@ class Reply:
     category: Category | None  # why it escalated
     language: str
     also: str | None = None  # a second topic the message asked about, answered too if room
+
+
+@cache
+def _lexicon() -> Lexicon:
+    """FAQ and warning-sign words together: each word of a message is looked up once."""
+    return Lexicon(keyword_models().words | WARNING_WORDS)
 
 
 def choose_language(
@@ -169,11 +178,12 @@ def reply(
             "alerted": faq.values.alerted if patient is not None else "",
         },
     )
-    finding = check(text)
+    found = _lexicon().index(Tokens.of(text))
+    finding = check(found)
     if finding is not None:
         body = render(faq.topics[finding.category].answer["general"])
         return Reply(body, finding.category, True, finding.category, lang)
-    match = classify(text, keyword_models(), faq.threshold)
+    match = classify(found, keyword_models(), faq.threshold)
     body = _topic_answer(faq, match.topic, patient, now, render, lang)
     also = match.secondary if match.topic != UNKNOWN else None
     if also is not None:

@@ -1,114 +1,46 @@
 """Keyword matching for patient questions. Pure: text in, scores out, no I/O.
 
 Keywords are data (messages/faq/<locale>.toml). A keyword is one or more words; a word
-ending in `*` is a stem and matches any word it starts. Words of six letters or more
-tolerate one typo (two from nine letters), provided the first letter is right: patients
-type fast on phones, but a wrong first letter usually means a different word.
+ending in `*` is a stem (see messages/lexicon.py for how words match, typos included).
+The work per message is linear in its words: each distinct word is looked up once, and
+only the keywords whose first word occurs in the message are scored.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz.distance import Levenshtein
+from messages.language import detect_language
+from messages.lexicon import (
+    Lexicon,
+    Occurrences,
+    Tokens,
+    Word,
+    clauses,
+    normalise,
+    tokenise,
+)
 
-_WORD = re.compile(r"[a-z0-9]+")
-_APOSTROPHES = re.compile(r"['’`´]")
-_ELONGATED = re.compile(r"([a-z])\1{2,}")  # "soooo" -> "so"
-_CLAUSE_BREAK = re.compile(r"[.,;:!?¿¡()\n]+|\s-\s")
-# Words that open a new thought: what follows is not negated by what came before.
-CLAUSE_WORDS = frozenset({"but", "though", "although", "just", "only", "pero", "aunque", "solo"})
+__all__ = [
+    "UNKNOWN",
+    "KeywordModels",
+    "Match",
+    "Phrase",
+    "TopicKeywords",
+    "TopicScore",
+    "classify",
+    "clauses",
+    "detect_language",
+    "normalise",
+    "rank",
+    "tokenise",
+]
 
 UNKNOWN = "unknown"
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-NEGATORS = _words(
-    "no not nothing none never without dont doesnt didnt isnt arent wasnt werent havent hasnt "
-    "hadnt nor neither zero ni sin nada nunca tampoco ningun ninguna ninguno"
-)
-# "I don't know if...", "no sé si...": doubt, not denial.
-DOUBT = frozenset({"know", "sure", "think", "se", "creo"})
-NEGATION_REACH = 3
 # A negated keyword still says what the message is about ("what if I don't use sunscreen?"),
 # but weighs less than one that is not ("didn't go in the water, got some sun").
 NEGATED_WEIGHT = 0.5
-
-
-def normalise(text: str) -> str:
-    """Lower case, no accents, no apostrophes ("can't" -> "cant"), no stretched letters."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in folded if not unicodedata.combining(char))
-    return _ELONGATED.sub(r"\1", _APOSTROPHES.sub("", plain))
-
-
-def tokenise(text: str) -> list[str]:
-    return _WORD.findall(normalise(text))
-
-
-def clauses(text: str) -> list[list[str]]:
-    """Token lists split at punctuation and at words such as "but" or "just"."""
-    result: list[list[str]] = []
-    for chunk in _CLAUSE_BREAK.split(normalise(text)):
-        current: list[str] = []
-        for token in _WORD.findall(chunk):
-            if token in CLAUSE_WORDS:
-                if current:
-                    result.append(current)
-                current = []
-            else:
-                current.append(token)
-        if current:
-            result.append(current)
-    return result
-
-
-def negated(tokens: Sequence[str], start: int) -> bool:
-    """Whether the word at `start` follows a negation word closely, in the same clause."""
-    for index in range(max(0, start - NEGATION_REACH), start):
-        if tokens[index] in NEGATORS:
-            following = tokens[index + 1] if index + 1 < len(tokens) else ""
-            if following not in DOUBT:
-                return True
-    return False
-
-
-def _typo_budget(length: int) -> int:
-    if length >= 9:
-        return 2
-    if length >= 6:
-        return 1
-    return 0
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    stem: bool = False
-
-    def matches(self, token: str) -> bool:
-        if self.stem:
-            if token.startswith(self.text):
-                return True
-        elif token == self.text:
-            return True
-        budget = _typo_budget(len(self.text))
-        if not budget or not token or token[0] != self.text[0]:
-            return False
-        if not self.stem:
-            return Levenshtein.distance(token, self.text, score_cutoff=budget) <= budget
-        size = len(self.text)
-        return any(
-            Levenshtein.distance(token[:cut], self.text, score_cutoff=budget) <= budget
-            for cut in (size - 1, size, size + 1)
-            if cut <= len(token)
-        )
 
 
 @dataclass(frozen=True)
@@ -131,50 +63,86 @@ class Phrase:
         return cls(keyword, tuple(words))
 
     def find(self, tokens: Sequence[str]) -> list[int]:
-        """Start positions where the phrase occurs in `tokens`."""
-        size = len(self.words)
-        return [
-            start
-            for start in range(len(tokens) - size + 1)
-            if all(word.matches(tokens[start + i]) for i, word in enumerate(self.words))
-        ]
+        """Start positions where the phrase occurs in one clause's `tokens`."""
+        return Lexicon(self.words).index(Tokens.of_parts([tokens])).starts(self.words)
+
+    def starts(self, found: Occurrences) -> list[int]:
+        return found.starts(self.words)
 
 
 @dataclass(frozen=True)
 class TopicKeywords:
     topic: str
     keywords: tuple[tuple[Phrase, float], ...]
+    wins: bool = False  # once its keywords reach the threshold, it beats every other topic
 
     @classmethod
-    def build(cls, topic: str, weights: Mapping[str, float]) -> TopicKeywords:
+    def build(
+        cls, topic: str, weights: Mapping[str, float], *, wins: bool = False
+    ) -> TopicKeywords:
         pairs = [(Phrase.parse(k), float(w)) for k, w in weights.items()]
         # Heaviest and longest first: they claim their words before weaker overlapping ones.
         pairs.sort(key=lambda pair: (-pair[1], -len(pair[0].words)))
-        return cls(topic, tuple(pairs))
+        return cls(topic, tuple(pairs), wins)
 
-    def score(self, parts: Sequence[Sequence[str]]) -> tuple[float, float, list[str]]:
+    def score(
+        self, found: Occurrences, candidates: Iterable[int] | None = None
+    ) -> tuple[float, float, list[str]]:
         """(weight of the keywords present, the same with negated ones discounted, which).
 
         Each word of the message counts once per topic: "creams" must not score for both
         "cream" and "creams" (typo tolerance makes them match each other), nor "hot yoga"
-        again as "yoga".
+        again as "yoga". `candidates` (indexes into `keywords`, ascending) narrows the work
+        to keywords whose first word occurs in the message.
         """
         full, discounted, hits = 0.0, 0.0, []
-        for tokens in parts:
-            claimed: set[int] = set()
-            for phrase, weight in self.keywords:
-                if phrase.source in hits:
-                    continue
-                for start in phrase.find(tokens):
-                    span = set(range(start, start + len(phrase.words)))
-                    if not span & claimed:
-                        claimed |= span
-                        full += weight
-                        factor = NEGATED_WEIGHT if negated(tokens, start) else 1.0
-                        discounted += weight * factor
-                        hits.append(phrase.source)
-                        break
+        claimed: set[int] = set()
+        indexes = range(len(self.keywords)) if candidates is None else candidates
+        for index in indexes:
+            phrase, weight = self.keywords[index]
+            size = len(phrase.words)
+            for start in phrase.starts(found):
+                span = range(start, start + size)
+                if not any(position in claimed for position in span):
+                    claimed.update(span)
+                    full += weight
+                    factor = NEGATED_WEIGHT if found.tokens.negated(start) else 1.0
+                    discounted += weight * factor
+                    hits.append(phrase.source)
+                    break
         return full, discounted, hits
+
+
+class KeywordModels:
+    """Every locale's topic keywords, with one lexicon of all their words."""
+
+    def __init__(self, models: Iterable[Sequence[TopicKeywords]]) -> None:
+        self.models = tuple(tuple(model) for model in models)
+        self.words = frozenset(
+            w for m in self.models for t in m for p, _ in t.keywords for w in p.words
+        )
+        self.lexicon = Lexicon(self.words)
+        # first word -> (model, topic, keyword) indexes: only these keywords can be present.
+        self._by_first: dict[Word, list[tuple[int, int, int]]] = {}
+        for m, model in enumerate(self.models):
+            for t, topic in enumerate(model):
+                for k, (phrase, _) in enumerate(topic.keywords):
+                    self._by_first.setdefault(phrase.words[0], []).append((m, t, k))
+
+    def __iter__(self) -> Iterator[tuple[TopicKeywords, ...]]:
+        return iter(self.models)
+
+    def scores(self, found: Occurrences) -> list[tuple[TopicKeywords, float, float, list[str]]]:
+        candidates: dict[tuple[int, int], list[int]] = {}
+        for word in found.at:
+            for m, t, k in self._by_first.get(word, ()):
+                candidates.setdefault((m, t), []).append(k)
+        results = []
+        for (m, t), indexes in sorted(candidates.items()):
+            keywords = self.models[m][t]
+            evidence, score, hits = keywords.score(found, sorted(set(indexes)))
+            results.append((keywords, evidence, score, hits))
+        return results
 
 
 @dataclass(frozen=True)
@@ -183,6 +151,7 @@ class TopicScore:
     score: float  # negated keywords discounted: this decides the ranking
     evidence: float  # every keyword at full weight: this must reach the threshold
     hits: tuple[str, ...]
+    wins: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,73 +164,68 @@ class Match:
 
     @property
     def secondary(self) -> str | None:
-        """A second topic the message clearly asks about too, if any."""
+        """A second topic the message clearly asks about too, if any. A topic that wins by
+        rule (a price question) has none: the topic it mentions is what it asks the price of."""
+        if self.ranking and self.ranking[0].wins:
+            return None
         for item in self.ranking[1:]:
             if item.topic not in (self.topic, UNKNOWN):
                 return item.topic
         return None
 
 
+def _as_models(models: KeywordModels | Iterable[Sequence[TopicKeywords]]) -> KeywordModels:
+    return models if isinstance(models, KeywordModels) else KeywordModels(models)
+
+
 def rank(
-    parts: Sequence[Sequence[str]], models: Iterable[Sequence[TopicKeywords]]
+    text: str | Sequence[Sequence[str]] | Occurrences,
+    models: KeywordModels | Iterable[Sequence[TopicKeywords]],
 ) -> list[TopicScore]:
     """Each topic's best score over the given keyword sets (one per locale), best first.
 
     Ties keep the order of the data file, so the file decides which topic wins a draw.
+    `text` may come already indexed by a lexicon that holds the models' words.
     """
+    keyword_models = _as_models(models)
+    if isinstance(text, Occurrences):
+        found = text
+    else:
+        tokens = Tokens.of(text) if isinstance(text, str) else Tokens.of_parts(text)
+        found = keyword_models.lexicon.index(tokens)
+    order: dict[str, int] = {}
     best: dict[str, TopicScore] = {}
-    for model in models:
+    for model in keyword_models.models:
         for keywords in model:
-            evidence, score, hits = keywords.score(parts)
-            known = best.get(keywords.topic)
-            if known is None or (score, evidence) > (known.score, known.evidence):
-                best[keywords.topic] = TopicScore(keywords.topic, score, evidence, tuple(hits))
-    ordered = [item for item in best.values() if item.evidence > 0]
+            order.setdefault(keywords.topic, len(order))
+    for keywords, evidence, score, hits in keyword_models.scores(found):
+        known = best.get(keywords.topic)
+        if evidence > 0 and (known is None or (score, evidence) > (known.score, known.evidence)):
+            best[keywords.topic] = TopicScore(
+                keywords.topic, score, evidence, tuple(hits), keywords.wins
+            )
+    ordered = sorted(best.values(), key=lambda item: order[item.topic])
     return sorted(ordered, key=lambda item: -item.score)
 
 
-def classify(text: str, models: Iterable[Sequence[TopicKeywords]], threshold: float) -> Match:
+def classify(
+    text: str | Occurrences,
+    models: KeywordModels | Iterable[Sequence[TopicKeywords]],
+    threshold: float,
+) -> Match:
     """The best-ranked topic if its evidence reaches `threshold`; `unknown` otherwise.
 
-    Off-topic requests (prices, parking, other treatments) are an `unknown` keyword set of
-    their own, so they can outscore a topic word they happen to contain.
+    Off-topic requests (parking, other treatments) are an `unknown` keyword set of their
+    own, so they can outscore a topic word they happen to contain. A topic marked `wins`
+    (prices) beats every other once its own evidence reaches the threshold.
     """
-    ranking = rank(clauses(text), models)
-    if not ranking or ranking[0].evidence < threshold:
+    ranking = rank(text, models)
+    clear = bool(ranking) and (
+        ranking[0].evidence >= threshold
+        or any(item.wins and item.evidence >= threshold for item in ranking)
+    )
+    if not clear:
         return Match(UNKNOWN, ranking[0].score if ranking else 0.0, tuple(ranking))
-    strong = tuple(item for item in ranking if item.evidence >= threshold)
-    return Match(strong[0].topic, strong[0].score, strong)
-
-
-# --- language ----------------------------------------------------------------------------
-
-_SPANISH_WORDS = _words(
-    "que puedo puede puedes se me mi mis la las el los es esta estoy tengo tiene cuando cuanto "
-    "cuantos cuantas como donde por para con sin pero muy mucho poco un una unos unas y o ya hoy "
-    "ayer manana hola gracias buenas buenos dias tardes noches si no del al lo le les esto eso "
-    "hace hacer usar cara piel normal despues antes otra vez hay duele ponerme volver nada ni "
-    "tambien porfa xq q jaja cual quien ustedes tratamiento sesion"
-)
-_ENGLISH_WORDS = _words(
-    "i im is it its the a an my me can cant when what how do does did should will would to of "
-    "and or in on at for with after before yet still just really hi hello thanks thank "
-    "you your is are was have has get go face skin normal again next day today tomorrow this "
-    "that there theres any some not no lol pls please wanna gonna tmrw idk"
-)
-_SPANISH_MARKS = frozenset("ñ¿¡áéíóú")
-
-
-def detect_language(text: str, default: str = "en") -> str:
-    """`es` or `en` from common words and Spanish-only characters; `default` when unclear.
-
-    Words both languages share ("no", "normal") count for neither.
-    """
-    tokens = tokenise(text)
-    spanish = sum(1 for t in tokens if t in _SPANISH_WORDS and t not in _ENGLISH_WORDS)
-    english = sum(1 for t in tokens if t in _ENGLISH_WORDS and t not in _SPANISH_WORDS)
-    spanish += 2 * sum(1 for char in text.casefold() if char in _SPANISH_MARKS)
-    if spanish > english:
-        return "es"
-    if english > spanish:
-        return "en"
-    return default
+    strong = [item for item in ranking if item.evidence >= threshold]
+    strong.sort(key=lambda item: not item.wins)  # stable: the score order stays otherwise
+    return Match(strong[0].topic, strong[0].score, tuple(strong))

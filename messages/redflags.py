@@ -15,11 +15,12 @@ infection or allergic reaction costs far more.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
-from messages.faq import Phrase, clauses, negated
+from messages.faq import Phrase
+from messages.lexicon import Lexicon, Occurrences, Tokens, Word
 
 Category = Literal["emergency", "red_flag"]
 
@@ -383,26 +384,47 @@ class Finding:
     sign: str  # which rule fired, for tests and the benchmark; never shown to the clinic
 
 
-def _present(group: Sequence[Phrase], tokens: Sequence[str]) -> bool:
-    return any(not negated(tokens, start) for phrase in group for start in phrase.find(tokens))
+def _clauses_with(group: tuple[Phrase, ...], found: Occurrences, negation: bool) -> set[int]:
+    present: set[int] = set()
+    for phrase in group:
+        present |= found.clauses_with(phrase.words, negation=negation)
+    return present
 
 
-def _fires(rule: Rule, parts: Sequence[Sequence[str]]) -> bool:
+def _fires(rule: Rule, found: Occurrences) -> bool:
+    """Each group's clauses are gathered from where its words occur, so the cost follows the
+    message's length, not the number of clauses times the number of signs."""
+    groups = [_clauses_with(group, found, negation=True) for group in rule.groups]
     if rule.whole_message:
-        return all(any(_present(group, tokens) for tokens in parts) for group in rule.groups)
-    for tokens in parts:
-        if rule.unless and any(phrase.find(tokens) for phrase in rule.unless):
-            continue
-        if all(_present(group, tokens) for group in rule.groups):
-            return True
-    return False
+        return all(groups)
+    shared = set.intersection(*groups)
+    if shared and rule.unless:
+        shared -= _clauses_with(rule.unless, found, negation=False)
+    return bool(shared)
 
 
-def check(text: str) -> Finding | None:
-    """The most urgent warning sign in `text`, or None. Emergencies come first."""
-    parts = clauses(text)
+WORDS: frozenset[Word] = frozenset(
+    word
+    for rule in RULES
+    for group in (*rule.groups, rule.unless)
+    for phrase in group
+    for word in phrase.words
+)
+
+
+@cache
+def _lexicon() -> Lexicon:
+    return Lexicon(WORDS)
+
+
+def check(text: str | Occurrences) -> Finding | None:
+    """The most urgent warning sign in `text`, or None. Emergencies come first.
+
+    `text` may come already indexed by a lexicon that holds `WORDS`, so that a message is
+    looked up once for both the warning signs and the FAQ."""
+    found = text if isinstance(text, Occurrences) else _lexicon().index(Tokens.of(text))
     for category in ("emergency", "red_flag"):
         for rule in RULES:
-            if rule.category == category and _fires(rule, parts):
+            if rule.category == category and _fires(rule, found):
                 return Finding(rule.category, rule.name)
     return None

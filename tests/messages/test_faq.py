@@ -11,6 +11,7 @@ from bench.faq import Tally, evaluate
 from messages.answers import keyword_models, load_faq
 from messages.faq import (
     UNKNOWN,
+    KeywordModels,
     Phrase,
     TopicKeywords,
     classify,
@@ -19,6 +20,7 @@ from messages.faq import (
     normalise,
     tokenise,
 )
+from messages.lexicon import Tokens
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -66,10 +68,15 @@ def test_a_phrase_matches_consecutive_words_only() -> None:
 
 def test_each_word_counts_once_per_topic_and_negated_words_weigh_half() -> None:
     keywords = TopicKeywords.build("t", {"cream": 2, "creams": 2, "hot yoga": 3, "yoga": 3})
-    full, discounted, hits = keywords.score(clauses("creams and hot yoga"))
+    models = KeywordModels([[keywords]])
+
+    def score(text: str) -> tuple[float, float, list[str]]:
+        return keywords.score(models.lexicon.index(Tokens.of(text)))
+
+    full, discounted, hits = score("creams and hot yoga")
     assert (full, discounted) == (5.0, 5.0)
     assert sorted(hits) == ["cream", "hot yoga"] or sorted(hits) == ["creams", "hot yoga"]
-    full, discounted, _ = keywords.score(clauses("I did not do yoga"))
+    full, discounted, _ = score("I did not do yoga")
     assert (full, discounted) == (3.0, 1.5)
 
 
