@@ -154,15 +154,9 @@ def _one_deleted(text: str) -> list[str]:
 
 
 def _near_prefix(token: str, stem: str, budget: int) -> bool:
-    """Whether the token's first len(stem) - 1 .. len(stem) + 1 letters are within `budget`
-    edits of `stem`. Cutting one letter more or less changes the distance by at most one,
-    so the middle cut alone rules out most tokens in one call."""
+    """Whether the token's first len(stem) - 1 or len(stem) + 1 letters are within
+    `budget` edits of `stem`."""
     size = len(stem)
-    middle = Levenshtein.distance(token[:size], stem, score_cutoff=budget + 1)
-    if middle <= budget:
-        return True
-    if middle > budget + 1:
-        return False
     return any(
         Levenshtein.distance(token[:cut], stem, score_cutoff=budget) <= budget
         for cut in (size - 1, size + 1)
@@ -182,7 +176,7 @@ class Lexicon:
         # of dropping one later letter (a word and a token one edit apart, same first
         # letter, become equal after dropping at most one letter from each); longer words
         # by (first letter, length); stems by first letter, shortest first.
-        self._one_typo: dict[tuple[str, str], list[Word]] = {}
+        self._one_typo: dict[str, dict[str, list[Word]]] = {}
         self._near_exact: dict[tuple[str, int], list[Word]] = {}
         self._near_stems: dict[str, list[tuple[Word, int, int]]] = {}
         self._all = frozenset(words)
@@ -196,8 +190,9 @@ class Lexicon:
             if budget and word.stem:
                 self._near_stems.setdefault(word.text[0], []).append((word, size, budget))
             elif budget == 1:
+                variants = self._one_typo.setdefault(word.text[0], {})
                 for rest in _one_deleted(word.text[1:]):
-                    self._one_typo.setdefault((word.text[0], rest), []).append(word)
+                    variants.setdefault(rest, []).append(word)
             elif budget:
                 self._near_exact.setdefault((word.text[0], size), []).append(word)
         self._stem_sizes = {first: sorted(sizes) for first, sizes in stem_sizes.items()}
@@ -225,9 +220,10 @@ class Lexicon:
             stems = self._stems.get(token[:size])
             if stems:
                 found.update(stems)
-        if 5 <= length <= 9:  # one typo: words of 6 to 8 letters
+        variants = self._one_typo.get(first)
+        if variants and 5 <= length <= 9:  # one typo: words of 6 to 8 letters
             for rest in _one_deleted(token[1:]):
-                for word in self._one_typo.get((first, rest), ()):
+                for word in variants.get(rest, ()):
                     if word not in found and (
                         Levenshtein.distance(token, word.text, score_cutoff=1) <= 1
                     ):
@@ -250,7 +246,14 @@ class Lexicon:
             for word, size, budget in self._near_stems.get(first, ()):
                 if size - 1 > length:
                     break  # shortest first: no longer stem can match this token
-                if word not in found and _near_prefix(token, word.text, budget):
+                if word in found:
+                    continue
+                # Cutting one letter more or less changes the distance by at most one, so
+                # the middle cut alone rules out most tokens in one call.
+                middle = Levenshtein.distance(token[:size], word.text, score_cutoff=budget + 1)
+                if middle <= budget or (
+                    middle == budget + 1 and _near_prefix(token, word.text, budget)
+                ):
                     found.add(word)
         return frozenset(found)
 
