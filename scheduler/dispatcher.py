@@ -3,17 +3,17 @@
 Database calls run in worker threads so a slow disk never stalls the event loop that
 Telegram, Twilio and the HTTP server share.
 
-Each message is marked `sending` on its own, once its rate slot has come and just before
-its provider call, and its outcome is recorded as soon as the provider answers, so a crash
-leaves in doubt only the messages truly in flight (README: the in-doubt policy). A lane
-with a rate is leased (storage.lanes): one engine at a time sends on it, so the sender's
-rate holds however many engines share the database.
+On a lane with a rate, each message is marked `sending` on its own, once its rate slot has
+come and just before its provider call, and its outcome is recorded as soon as the provider
+answers, so a crash leaves in doubt only the messages truly in flight (README: the in-doubt
+policy). A lane without a rate starts a whole chunk's calls at once, marked together. A
+lane with a rate is leased (storage.lanes): one engine at a time sends on it, so the
+sender's rate holds however many engines share the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -94,7 +94,6 @@ class Dispatcher:
         self._locks = {name: asyncio.Lock() for name in self.lanes}
         self._starting = {name: asyncio.Lock() for name in self.lanes}  # FIFO: slot order
         self._held: dict[str, datetime] = {}  # leased lanes this engine holds, and until when
-        self._marks: GroupCommit[int, set[int]] = GroupCommit(self._mark)
         self._outcomes: GroupCommit[Recorded, None] = GroupCommit(self._record)
         self._stopping = False
 
@@ -226,29 +225,39 @@ class Dispatcher:
                 ready.append(decision)
             else:
                 decided.append(decision)
+        if lane.leased:
+            sent = await self._deliver_paced(lane, ready, decided)
+        else:
+            sent = await self._deliver_together(lane, ready, decided)
+        already = sum(1 for outcome in decided if outcome.status == ReminderStatus.SENT)
+        return already + sent
+
+    async def _deliver_paced(
+        self, lane: ChannelLane, ready: Sequence[Ready], decided: Sequence[Outcome]
+    ) -> int:
+        """A lane with a rate: each text goes in its own slot, is marked `sending` alone just
+        before its call, and has its outcome written as soon as the provider answers."""
         recorded = [self._outcomes.submit((outcome, None)) for outcome in decided]
         delivered = await asyncio.gather(*(self._deliver(lane, r) for r in ready), *recorded)
         unsent = [r.reminder.id for r, d in zip(ready, delivered, strict=False) if d is None]
         if unsent:
             # Never handed to the provider: back to the queue now, not when the lease lapses.
             await asyncio.to_thread(self.reminders.release, self.owner, unsent)
-        already = sum(1 for outcome in decided if outcome.status == ReminderStatus.SENT)
-        return already + sum(1 for d in delivered if d is True)
+        return sum(1 for d in delivered if d is True)
 
     async def _deliver(self, lane: ChannelLane, item: Ready) -> bool | None:
         """Send one reminder in its rate slot: True if sent, False if it failed or its
         outcome could not be recorded, None if it never reached the provider."""
         reminder_id = item.reminder.id
-        # On a rate-limited lane the sends start one after another (slot, mark, call);
-        # an unlimited lane starts them all at once and their marks share one write.
-        async with self._starting[lane.name] if lane.leased else contextlib.nullcontext():
+        # One start at a time (slot, mark, call), in claim order; the calls then overlap.
+        async with self._starting[lane.name]:
             await lane.limiter.acquire()
             if self._stopping or not self._may_send(lane):
                 return None
             try:
                 # `sending` for this message alone, now that its turn has come: a crash from
                 # here leaves it in doubt, and only it.
-                marked = await self._marks.submit(reminder_id)
+                marked = await asyncio.to_thread(self._mark, [reminder_id])
             except Exception:
                 log.exception("could not mark reminder %s as sending; not sent", reminder_id)
                 return None
@@ -256,7 +265,31 @@ class Dispatcher:
                 log.warning("reminder %s is no longer this engine's claim; not sent", reminder_id)
                 return None
             lane.limiter.started()
-        result = await self._send(lane, item)
+        outcome = self._settle(lane, item, await self._send(lane, item))
+        try:
+            await self._outcomes.submit(outcome)
+        except Exception:
+            log.exception("could not record reminder %s; it will be in doubt", reminder_id)
+            return False
+        return outcome[0].status == ReminderStatus.SENT
+
+    async def _deliver_together(
+        self, lane: ChannelLane, ready: Sequence[Ready], decided: Sequence[Outcome]
+    ) -> int:
+        """A lane without a rate starts the whole chunk's calls at once: one `sending` mark
+        just before them, and one write of all their outcomes."""
+        marked = (
+            await asyncio.to_thread(self._mark, [r.reminder.id for r in ready]) if ready else set()
+        )
+        going = [r for r in ready if r.reminder.id in marked]
+        results = await asyncio.gather(*(self._send(lane, r) for r in going))
+        items: list[Recorded] = [(outcome, None) for outcome in decided]
+        sent = [self._settle(lane, r, result) for r, result in zip(going, results, strict=True)]
+        if items or sent:
+            await asyncio.to_thread(self._record, items + sent)
+        return sum(1 for outcome, _ in sent if outcome.status == ReminderStatus.SENT)
+
+    def _settle(self, lane: ChannelLane, item: Ready, result: SendResult) -> Recorded:
         outcome, flag = after_send(
             item, result, self.clock.now(), self.config.retry, self.config.quiet, self.available
         )
@@ -264,17 +297,12 @@ class Dispatcher:
             lane.limiter.pause(result.retry_after)
         log.info(
             "reminder %s %s on %s: %s",
-            reminder_id,
+            item.reminder.id,
             item.reminder.milestone,
             lane.name,
             outcome.status.value,
         )
-        try:
-            await self._outcomes.submit((outcome, flag))
-        except Exception:
-            log.exception("could not record reminder %s; it will be in doubt", reminder_id)
-            return False
-        return outcome.status == ReminderStatus.SENT
+        return outcome, flag
 
     def _mark(self, ids: Sequence[int]) -> set[int]:
         return self.reminders.mark_sending(ids, self.owner)

@@ -1,10 +1,10 @@
 """Group commit: concurrent callers each wait for their own item to be written, and the
 items that arrive while a write is running go together in the next one.
 
-Each send records `sending` just before its own provider call, and its outcome as soon as
-it is known. At a low rate that is one small write per send; when many sends are ready at
-once (an unlimited lane) their writes share a transaction, so the number of round trips
-stays what one write per chunk used to cost.
+On a lane with a rate each outcome is written as soon as the provider answers. Usually
+that is one small write per send; when answers come faster than the database takes them
+(a slow disk, a busy PostgreSQL), the ones that wait share the next transaction instead of
+queueing up one worker thread each.
 """
 
 from __future__ import annotations
