@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) bench/dispatch.py
 	$(PY) bench/enroll.py
 	$(PY) bench/faq.py
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) aftercare.db aftercare.db-wal aftercare.db-shm
