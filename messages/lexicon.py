@@ -32,6 +32,7 @@ _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u
 # Words that open a new thought: what follows is not negated by what came before.
 CLAUSE_WORDS = frozenset({"but", "though", "although", "just", "only", "pero", "aunque", "solo"})
 
+
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
@@ -201,9 +202,7 @@ class Lexicon:
         # A longer token matches exactly what its first `_cut` letters match (no word is
         # that long, and stems look at most one letter past themselves), so cached keys
         # stay short whatever a message holds.
-        self._cut = max(
-            (len(word.text) + (2 if word.stem else 3) for word in self._all), default=1
-        )
+        self._cut = max((len(word.text) + (2 if word.stem else 3) for word in self._all), default=1)
         self._cached = lru_cache(maxsize=CACHE_SIZE)(self._match)
 
     def match(self, token: str) -> frozenset[Word]:

@@ -24,7 +24,8 @@ CHANNELS: tuple[Channel, ...] = ("sms", "telegram")
 PLACEHOLDERS = frozenset({"first_name", "clinic_name", "clinic_phone"})
 WELCOME = "welcome"
 
-# The SMS budget is checked with the longest values a patient record may hold.
+# The SMS budget is checked with the longest values an SMS may carry (longer names are
+# shortened to these lengths when an SMS is rendered).
 SMS_SEGMENT_BUDGET = 2
 SMS_CHAR_BUDGET = 306
 WORST_CASE_VALUES = {
@@ -32,6 +33,11 @@ WORST_CASE_VALUES = {
     "clinic_name": "C" * 40,
     "clinic_phone": "+" + "9" * 15,
 }
+# The welcome is usually the first SMS a number gets, and carriers want that one to say
+# how to stop and get help (" Reply STOP to opt out, HELP for help."): welcomes keep
+# this many characters of the budget free for it.
+FIRST_SMS_RESERVE = 40
+WELCOME_CHAR_BUDGET = SMS_CHAR_BUDGET - FIRST_SMS_RESERVE
 
 
 class ProtocolError(ValueError):
@@ -76,6 +82,12 @@ class ChannelText(BaseModel):
         return self.sms if channel == "sms" else self.telegram
 
 
+class PendingText(ChannelText):
+    """What stays off until a milestone is reached; `{when}` is that moment."""
+
+    allowed = PLACEHOLDERS | {"when"}
+
+
 class Milestone(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -83,8 +95,13 @@ class Milestone(BaseModel):
     window: Duration
     title: dict[str, str]
     text: dict[str, ChannelText]
+    # A patient who registers late gets one welcome built from these parts: late_intro
+    # (greeting, warning signs), the still_off text of each milestone still ahead, the
+    # catch_up text of each one already reached, then late_outro (what applies every day).
     catch_up: dict[str, ChannelText] | None = None
+    still_off: dict[str, PendingText] | None = None
     late_intro: dict[str, ChannelText] | None = None
+    late_outro: dict[str, ChannelText] | None = None
 
     @field_validator("offset", "window", mode="before")
     @classmethod
@@ -98,8 +115,13 @@ class Milestone(BaseModel):
                 raise ValueError("the welcome milestone must have offset 0h")
             if self.late_intro is None:
                 raise ValueError("the welcome milestone needs late_intro")
-        elif self.catch_up is None:
-            raise ValueError("a timed milestone needs catch_up lines")
+            if self.catch_up is not None or self.still_off is not None:
+                raise ValueError("catch_up and still_off belong to timed milestones")
+        else:
+            if self.catch_up is None:
+                raise ValueError("a timed milestone needs catch_up lines")
+            if self.late_intro is not None or self.late_outro is not None:
+                raise ValueError("late_intro and late_outro belong to the welcome")
         if self.window.amount == 0:
             raise ValueError("window must be longer than zero")
         return self
@@ -133,7 +155,7 @@ class Protocol(BaseModel):
                 problems.append(f"first_name_fallback.{locale}: missing")
             for index, milestone in enumerate(self.milestones):
                 where = f"milestones[{index}] ({milestone.key})"
-                for part in ("title", "text", "catch_up", "late_intro"):
+                for part in ("title", "text", "catch_up", "still_off", "late_intro", "late_outro"):
                     table = getattr(milestone, part)
                     if table is not None and locale not in table:
                         problems.append(f"{where}.{part}: missing locale {locale!r}")
@@ -160,33 +182,32 @@ class Protocol(BaseModel):
 
 
 def sms_budget_problems(protocol: Protocol) -> list[str]:
-    """Every SMS rendering, with the longest allowed values, must fit the segment budget."""
-    from messages.render import RenderContext, render_text
+    """Every SMS rendering, with the longest allowed values, must fit the segment budget;
+    welcomes (normal and late) keep FIRST_SMS_RESERVE characters free."""
+    from messages.render import RenderContext, longest_sms_whens, render_late_welcome, render_text
 
-    context = RenderContext(**WORST_CASE_VALUES, locale="en")
     problems = []
     for locale in protocol.locales:
-        ctx = context.with_locale(locale)
-        cases: list[tuple[str, list[str]]] = [(m.key, []) for m in protocol.milestones]
+        context = RenderContext(**WORST_CASE_VALUES, locale=locale)
+        cases: list[tuple[str, str]] = [
+            (m.key, render_text(protocol, m.key, "sms", context)) for m in protocol.milestones
+        ]
         passed: list[str] = []
         for milestone in protocol.timed:
             passed.append(milestone.key)
-            cases.append((WELCOME, list(passed)))
-        for key, late in cases:
-            text = render_text(protocol, key, "sms", ctx, passed=late)
+            for when in longest_sms_whens(locale):
+                text = render_late_welcome(protocol, "sms", context, passed, when)
+                cases.append((f"{WELCOME} after {milestone.key}", text))
+        for label, text in cases:
+            budget = WELCOME_CHAR_BUDGET if label.startswith(WELCOME) else SMS_CHAR_BUDGET
             cost = gsm7.cost(text)
-            if (
-                cost.encoding != "GSM-7"
-                or cost.segments > SMS_SEGMENT_BUDGET
-                or len(text) > SMS_CHAR_BUDGET
-            ):
-                label = f"{key} after {late[-1]}" if late else key
+            if cost.encoding != "GSM-7" or cost.segments > SMS_SEGMENT_BUDGET or len(text) > budget:
                 problems.append(
                     f"{label}.{locale}.sms: {len(text)} characters, {cost.segments} "
                     f"{cost.encoding} segments with the longest names (budget: "
-                    f"{SMS_CHAR_BUDGET} characters in {SMS_SEGMENT_BUDGET} segments)"
+                    f"{budget} characters in {SMS_SEGMENT_BUDGET} segments)"
                 )
-    return problems
+    return sorted(set(problems), key=problems.index)
 
 
 def _format_errors(exc: ValidationError, data: dict[str, Any]) -> list[str]:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from messages.durations import Duration
 from messages.protocol import Protocol
+from messages.render import Timeline
 from scheduler.quiet_hours import QuietHours
 
 
@@ -53,6 +54,14 @@ def passed_milestones(
 ) -> list[str]:
     """Timed milestones already reached at `at`: the welcome then speaks of them instead."""
     return [key for key, when in milestone_times(treated_at, protocol, zone).items() if when <= at]
+
+
+def welcome_timeline(
+    treated_at: datetime, protocol: Protocol, zone: ZoneInfo, now: datetime
+) -> Timeline:
+    """What a late welcome written at `now` needs to say until when each thing is still off
+    (pass it to `messages.render.render_text`)."""
+    return Timeline(milestone_times(treated_at, protocol, zone), zone, now)
 
 
 def plan(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from messages import gsm7
 from messages.protocol import (
     SMS_CHAR_BUDGET,
     WORST_CASE_VALUES,
+    Protocol,
     ProtocolError,
     load_protocol,
     parse_protocol,
@@ -124,6 +126,20 @@ class TestAClinicsOwnFile:
     def test_a_file_that_cannot_be_read_is_reported(self, tmp_path: Path) -> None:
         with pytest.raises(ProtocolError, match="cannot read"):
             load_protocol(tmp_path / "missing.toml")
+
+    def test_a_file_without_late_welcome_parts_still_loads(self) -> None:
+        # Files written before still_off and late_outro existed keep working.
+        data = tomllib.loads(BUILTIN)
+        for milestone in data["milestones"]:
+            milestone.pop("still_off", None)
+            milestone.pop("late_outro", None)
+        protocol = Protocol.model_validate(data)
+        late = render_text(protocol, "welcome", "sms", worst("en"), ["makeup"])
+        assert "Makeup: OK" in late and "till" not in late
+
+    def test_a_still_off_text_may_say_when_but_a_reminder_may_not(self) -> None:
+        problems = self.errors(self.broken("{clinic_phone}", "{when}"))
+        assert any("unknown placeholder" in p and "when" in p for p in problems)
 
     def test_a_valid_file_loads(self, tmp_path: Path) -> None:
         path = tmp_path / "clinic.toml"
