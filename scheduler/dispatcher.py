@@ -251,6 +251,8 @@ class Dispatcher:
         reminder_id = item.reminder.id
         # One start at a time (slot, mark, call), in claim order; the calls then overlap.
         async with self._starting[lane.name]:
+            if self._stopping:
+                return None  # without waiting for a slot it would not use
             await lane.limiter.acquire()
             if self._stopping or not self._may_send(lane):
                 return None

@@ -368,8 +368,10 @@ async def test_a_clean_stop_mid_chunk_sends_no_more_and_hands_the_rest_back(
         register(core, clinic, f"P{n}", clock.now())
     dispatcher, channel = probed_engine(core, clock, rate=5)
     channel.on_send = lambda sends: dispatcher.stop() if sends == 2 else None
+    start = clock.now()
 
     assert await dispatcher.dispatch_due() == 2
+    assert clock.now() - start < timedelta(seconds=0.4), "waited for slots it would not use"
 
     with core.db.session() as session:
         statuses = list(
