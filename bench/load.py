@@ -5,7 +5,8 @@
 Starts the real service (`aftercare run`) as a subprocess on a fresh SQLite database, with
 Twilio pointed at a fake Twilio API on 127.0.0.1 and a clinic and a few patients made with
 the CLI. Each client alternates GET /healthz and a validly signed POST /twilio/sms (a
-patient's question, a fresh MessageSid; every 10th is a redelivery of the last one). Prints
+patient's question, a fresh MessageSid; every 10th is a redelivery of the last one), and a
+health monitor in its own process probes /healthz 10 times a second meanwhile. Prints
 throughput, p50/p99 per route and the error count, then checks the database: one
 conversation per distinct MessageSid, none lost, none doubled. Target: 0 errors, 0 duplicate
 conversations, /healthz p99 <= 100 ms under the load. Everything stays on loopback, and the
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import itertools
+import multiprocessing
 import os
 import resource
 import shutil
@@ -33,6 +36,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
+import aiohttp  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from tests.fakes.twilio_api import FakeTwilioApi  # noqa: E402
@@ -54,6 +58,7 @@ FROM_NUMBER = "+15005550006"
 PUBLIC_BASE_URL = "https://aftercare.example.org"
 HEALTH_P99_TARGET_MS = 100.0
 REDELIVER_EVERY = 10
+MONITOR_INTERVAL = 0.1  # seconds between the health monitor's probes
 QUESTIONS = (
     "can I wear makeup?",
     "when can I go to the gym?",
@@ -142,23 +147,32 @@ def prepare(env: dict[str, str], phones: list[str]) -> None:
         )
 
 
-def wait_until_serving(base_url: str, service: subprocess.Popen[bytes], log: Path) -> None:
+def healthy(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection(HOST, port, timeout=10)
+        connection.request("GET", "/healthz")
+        status = connection.getresponse().status
+        connection.close()
+    except OSError:
+        return False
+    return status == 200
+
+
+def wait_until_serving(port: int, service: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if service.poll() is not None:
             raise SystemExit(f"the service exited ({service.returncode}):\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if healthy(port):
+            return
         time.sleep(0.2)
     raise SystemExit(f"the service did not answer /healthz within 60 s:\n{log.read_text()}")
 
 
 async def client(
     number: int,
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
+    base_url: str,
     phones: list[str],
     deadline: float,
     tally: Tally,
@@ -173,14 +187,16 @@ async def client(
         if sequence % 2 == 0:
             started = time.perf_counter()
             try:
-                response = await http.get("/healthz")
-            except httpx.HTTPError as exc:
+                async with http.get(f"{base_url}/healthz") as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 tally.health.error(type(exc).__name__)
                 continue
-            if response.status_code == 200:
+            if status == 200:
                 tally.health.latencies.append(time.perf_counter() - started)
             else:
-                tally.health.error(f"HTTP {response.status_code}")
+                tally.health.error(f"HTTP {status}")
             continue
         texts += 1
         redelivery = bool(last_sid) and texts % REDELIVER_EVERY == 0
@@ -196,26 +212,52 @@ async def client(
         headers = {"X-Twilio-Signature": validator.compute_signature(signed_url, form)}
         started = time.perf_counter()
         try:
-            response = await http.post("/twilio/sms", data=form, headers=headers)
-        except httpx.HTTPError as exc:
+            async with http.post(f"{base_url}/twilio/sms", data=form, headers=headers) as response:
+                body = await response.text()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
             tally.sms.error(type(exc).__name__)
             continue
-        if response.status_code == 200 and response.text.startswith("<?xml"):
+        if status == 200 and body.startswith("<?xml"):
             tally.sms.latencies.append(time.perf_counter() - started)
             tally.answered_sids.add(sid)
             tally.redeliveries += redelivery
             last_sid = sid
         else:
-            tally.sms.error(f"HTTP {response.status_code}")
+            tally.sms.error(f"HTTP {status}")
 
 
 async def load(base_url: str, clients: int, seconds: float, phones: list[str]) -> Tally:
+    """aiohttp as the client: it costs a fraction of the CPU per request, and on
+    a 2-core machine the load generator's own loop would otherwise add its queueing to the
+    latencies it measures."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as http:
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(client(n, http, phones, deadline, tally) for n in range(clients)))
+        await asyncio.gather(
+            *(client(n, http, base_url, phones, deadline, tally) for n in range(clients))
+        )
     return tally
+
+
+def monitor(port: int, seconds: float, interval: float, out: Connection) -> None:
+    """A health monitor in its own process: GET /healthz every `interval` on a fresh
+    connection, as an orchestrator's probe would, outside the load generator's loop.
+    Sends back the latencies of 200 answers (seconds) and the number of failures."""
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        if healthy(port):
+            latencies.append(time.perf_counter() - started)
+        else:
+            failures += 1
+        time.sleep(max(0.0, interval - (time.perf_counter() - started)))
+    out.send((latencies, failures))
+    out.close()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -297,11 +339,16 @@ def main() -> int:
                 [AFTERCARE, "run"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
             try:
-                wait_until_serving(base_url, service, log_path)
+                wait_until_serving(port, service, log_path)
                 print(
                     f"load: {args.clients} clients for {args.seconds:.0f} s against {base_url} "
                     f"(aftercare run, SQLite, {args.patients} patients)"
                 )
+                receiver, sender = multiprocessing.get_context("spawn").Pipe(duplex=False)
+                probe = multiprocessing.get_context("spawn").Process(
+                    target=monitor, args=(port, args.seconds, MONITOR_INTERVAL, sender)
+                )
+                probe.start()
                 started = time.perf_counter()
                 service_cpu = cpu_seconds(service.pid)
                 own_cpu = own_cpu_seconds()
@@ -309,6 +356,8 @@ def main() -> int:
                 elapsed = time.perf_counter() - started
                 service_cpu = cpu_seconds(service.pid) - service_cpu
                 own_cpu = own_cpu_seconds() - own_cpu
+                monitored, monitor_failures = receiver.recv()
+                probe.join(10)
             finally:
                 stop(service)
     finally:
@@ -318,9 +367,10 @@ def main() -> int:
     distinct = len(tally.answered_sids)
     duplicates = max(0, stored - distinct)
     lost = max(0, distinct - stored)
-    errors = tally.health.error_count + tally.sms.error_count
+    errors = tally.health.error_count + tally.sms.error_count + monitor_failures
     total = len(tally.health.latencies) + len(tally.sms.latencies) + errors
     health_p99 = percentile([value * 1000 for value in tally.health.latencies], 0.99)
+    monitor_p99 = percentile([value * 1000 for value in monitored], 0.99)
 
     print(f"throughput   {total / elapsed:8.1f} req/s over {elapsed:.1f} s ({total} requests)")
     print(
@@ -329,14 +379,16 @@ def main() -> int:
     )
     report("/healthz", tally.health, elapsed)
     report("/twilio/sms", tally.sms, elapsed)
+    report("/healthz mon", Route(monitored, {"failed": monitor_failures}), elapsed)
     print(
         f"conversations {stored} for {distinct} distinct MessageSids "
         f"({tally.redeliveries} redeliveries answered): {duplicates} duplicate, {lost} lost"
     )
-    health_ok = health_p99 <= HEALTH_P99_TARGET_MS
+    verdict = {True: "met", False: "missed"}
     print(
-        f"errors {errors}; /healthz p99 {health_p99:.1f} ms "
-        f"{'<=' if health_ok else '>'} {HEALTH_P99_TARGET_MS:.0f} ms target"
+        f"errors {errors}; /healthz p99 target {HEALTH_P99_TARGET_MS:.0f} ms: "
+        f"{verdict[health_p99 <= HEALTH_P99_TARGET_MS]} in the load ({health_p99:.1f} ms), "
+        f"{verdict[monitor_p99 <= HEALTH_P99_TARGET_MS]} by the monitor ({monitor_p99:.1f} ms)"
     )
     # Errors and lost or doubled conversations are wrong answers: the run fails. The p99 is
     # a speed target, reported like every benchmark's figures.
