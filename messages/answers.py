@@ -12,7 +12,7 @@ import tomllib
 from functools import cache
 from importlib import resources
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from messages.faq import UNKNOWN, KeywordModels, TopicKeywords
 from messages.protocol import ChannelText
@@ -37,6 +37,12 @@ FAQ_TOPICS = (
     "sessions",
     "schedule",
     "contact",
+    "itching",
+    "bleeding",
+    "breakouts",
+    "downtime",
+    "photos",
+    "price",
 )
 ESCALATIONS = ("red_flag", "emergency")
 SCHEDULE_PARTS = ("general", "upcoming", "step", "finished")
@@ -56,6 +62,9 @@ class Topic(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     title: str = Field(min_length=1)
     milestone: str | None = None
+    # Once its keywords reach the threshold it beats every other topic: a price question
+    # is about the price, whatever treatment it names.
+    wins: bool = False
     keywords: dict[str, float] = Field(default_factory=dict)
     answer: dict[str, Text]
 
@@ -74,12 +83,23 @@ class Topic(BaseModel):
 
 
 class Values(BaseModel):
-    """Phrases the code puts into answers: how to name the clinic, the alert note."""
+    """Phrases the code puts into answers: how to name the clinic, the alert note, the
+    closing line every answer ends with, and the note naming a second question that an SMS
+    has no room to answer (`{title}` is that topic's title)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     contact_known: str
     contact_unknown: str
     alerted: str
+    closing: str
+    ask_separately: str
+
+    @field_validator("ask_separately")
+    @classmethod
+    def _names_the_topic(cls, value: str) -> str:
+        if placeholders(value) != {"title"}:
+            raise ValueError("must contain {title} and no other placeholder")
+        return value
 
 
 class FaqLocale(BaseModel):
@@ -104,7 +124,7 @@ class FaqLocale(BaseModel):
 
     def keyword_model(self) -> tuple[TopicKeywords, ...]:
         return tuple(
-            TopicKeywords.build(key, topic.keywords)
+            TopicKeywords.build(key, topic.keywords, wins=topic.wins)
             for key, topic in self.topics.items()
             if topic.keywords
         )

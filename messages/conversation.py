@@ -22,6 +22,7 @@ from messages.lexicon import Lexicon, Tokens
 from messages.protocol import Channel, Protocol
 from messages.redflags import WORDS as WARNING_WORDS
 from messages.redflags import check
+from messages.render import SMS_NAME_LIMITS, shorten
 from messages.when import format_when
 from scheduler.timeline import milestone_times
 
@@ -162,10 +163,11 @@ def reply(
     `language` is a hint used only for such senders."""
     lang = choose_language(patient, text, language, default_language)
     faq = load_faq(lang)
+    clinic_name = patient.clinic_name if patient is not None else ""
+    if channel == "sms":
+        clinic_name = shorten(clinic_name, SMS_NAME_LIMITS["clinic_name"])
     contact = (
-        faq.values.contact_known.format(
-            clinic_name=patient.clinic_name, clinic_phone=patient.clinic_phone
-        )
+        faq.values.contact_known.format(clinic_name=clinic_name, clinic_phone=patient.clinic_phone)
         if patient is not None
         else faq.values.contact_unknown
     )
@@ -191,4 +193,18 @@ def reply(
         combined = f"{body}\n\n{extra}"
         if channel == "telegram" or fits_sms(combined):
             body = combined
+        else:
+            body = with_ask_separately(body, faq, also, render)
     return Reply(body, match.topic, False, None, lang, also)
+
+
+def with_ask_separately(body: str, faq: FaqLocale, other: str, render: _Renderer) -> str:
+    """An SMS answer that has no room for the second question's answer says it saw it
+    ("Ask me about alcohol separately."), giving up the closing line if it must."""
+    note = render.value(faq.values.ask_separately.format(title=faq.topics[other].title))
+    closing = render.value(faq.values.closing)
+    shorter = body.removesuffix(closing).rstrip()
+    for candidate in (f"{body}\n{note}", f"{shorter}\n{note}"):
+        if fits_sms(candidate):
+            return candidate
+    return body

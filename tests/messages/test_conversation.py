@@ -226,3 +226,86 @@ def test_an_unknown_sender_is_not_told_their_clinic_was_alerted(clock: FakeClock
 def test_a_patient_without_a_treatment_gets_the_general_answer(clock: FakeClock) -> None:
     answer = ask(patient(NEW_YORK, "en", treated_at=None), "makeup?", clock)
     assert answer.text.startswith("Makeup can go back on 24 hours")
+
+
+# --- the six newer topics, in both languages ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "topic", "expected"),
+    [
+        ("en", "my face is so itchy, is that normal?", "itching", "don't scratch or pick"),
+        ("es", "me pica mucho la cara, es normal?", "itching", "no te rasques"),
+        ("en", "tiny dots of blood on my forehead", "bleeding", "what to do"),
+        ("es", "me salieron puntitos de sangre", "bleeding", "que hacer"),
+        ("en", "got a few pimples on my chin", "breakouts", "Don't squeeze or pick spots"),
+        ("es", "me salieron granitos en la frente", "breakouts", "No te aprietes ni revientes"),
+        ("en", "when can I go back to work?", "downtime", "1 to 3 days"),
+        ("es", "cuando puedo volver a trabajar?", "downtime", "de 1 a 3 dias"),
+        ("en", "can I send you a photo of my cheek?", "photos", "I can't see photos"),
+        ("es", "te puedo mandar una foto?", "photos", "no puedo ver fotos"),
+        ("en", "how much is the next session", "price", "I can't answer questions about prices"),
+        ("es", "cuanto cuesta la siguiente sesion", "price", "No puedo responder sobre precios"),
+    ],
+)
+def test_the_newer_topics_are_answered_in_the_patients_language(
+    clock: FakeClock, language: str, text: str, topic: str, expected: str
+) -> None:
+    for context in (patient(NEW_YORK, language), None):
+        answer = ask(context, text, clock, channel="sms")
+        assert (answer.topic, answer.language, answer.escalate) == (topic, language, False)
+        assert expected.lower() in answer.text.lower() and fits_sms(answer.text)
+        telegram = ask(context, text, clock, channel="telegram")
+        assert (telegram.topic, telegram.language) == (topic, language)
+
+
+def test_a_tie_on_function_words_no_longer_goes_to_english(clock: FakeClock) -> None:
+    answer = ask(None, "cuantas sesiones voy a necesitar", clock)  # no hint, default English
+    assert (answer.topic, answer.language) == ("sessions", "es")
+    assert answer.text.startswith("Un tratamiento suele ser de 3 a 6 sesiones")
+
+
+def test_a_registered_patient_keeps_their_stored_language(clock: FakeClock) -> None:
+    answer = ask(patient(NEW_YORK, "en"), "cuantas sesiones voy a necesitar", clock)
+    assert answer.language == "en"
+
+
+def test_the_sun_answer_says_every_day_even_indoors(clock: FakeClock) -> None:
+    clock.advance(timedelta(days=1))
+    english = ask(patient(NEW_YORK, "en"), "do I need sunscreen if I'm inside all day?", clock)
+    assert "SPF 30+ every day, even indoors" in english.text
+    spanish = ask(None, "tengo que ponerme protector aunque no salga de casa?", clock)
+    assert "cada dia, tambien en casa" in spanish.text
+
+
+# --- two questions in one message ----------------------------------------------------------------
+
+
+def test_a_two_question_sms_answers_one_and_says_it_saw_the_other(clock: FakeClock) -> None:
+    clock.advance(timedelta(hours=30))
+    text = "when can i use retinol again, also is it ok to drink wine this weekend"
+    answer = ask(patient(NEW_YORK, "en"), text, clock, channel="sms")
+    assert {answer.topic, answer.also} == {"actives", "alcohol_smoking"}
+    titles = {"actives": "retinol, acids, vitamin C", "alcohol_smoking": "alcohol and smoking"}
+    assert answer.text.endswith(f"Ask me about {titles[answer.also or '']} separately.")
+    assert fits_sms(answer.text)
+    telegram = ask(patient(NEW_YORK, "en"), text, clock, channel="telegram")
+    assert "retinol" in telegram.text and "alcohol" in telegram.text
+    assert "separately" not in telegram.text
+
+
+def test_a_two_question_sms_in_spanish_with_the_longest_names(clock: FakeClock) -> None:
+    context = patient(MADRID, "es", clinic_name="C" * 40, first_name="W" * 20)
+    text = "cuando puedo volver al gym y puedo tomar alcohol?"
+    answer = ask(context, text, clock, channel="sms")
+    assert {answer.topic, answer.also} == {"exercise", "alcohol_smoking"}
+    assert "aparte." in answer.text.splitlines()[-1]
+    assert answer.text.splitlines()[-1].startswith("Preguntame por ")
+    assert fits_sms(answer.text)
+
+
+def test_a_very_long_clinic_name_is_shortened_in_an_sms_answer(clock: FakeClock) -> None:
+    name = "The Very Long Named Dermatology and Laser Institute of Manhattan"
+    sms = ask(patient(NEW_YORK, "en", clinic_name=name), "how do I call the clinic", clock)
+    assert "The Very Long Named Dermatology and on +15551234567" in sms.text
+    assert fits_sms(sms.text)

@@ -92,7 +92,16 @@ def test_each_word_counts_once_per_topic_and_negated_words_weigh_half() -> None:
         ("is hyaluronic acid ok", "moisturizing"),  # hyaluronic acid soothes; not an "active"
         ("my cheeks look sunburnt", "redness"),  # sunburn-like redness is about redness
         ("what if I don't put sunscreen on", "sun"),  # negated words still name the topic
-        ("how much does a session cost", UNKNOWN),  # prices are not ours to answer
+        ("how much does a session cost", "price"),  # prices are not ours to answer
+        ("cuanto cuesta la siguiente sesion", "price"),  # price wins over what it names
+        ("what does another session of microneedling cost", "price"),
+        ("how many sessions will I need", "sessions"),
+        ("can I put my Differin back on", "actives"),  # brand and ingredient names
+        ("when can I restart adapalene", "actives"),
+        ("cuando retomo la tretinoina", "actives"),
+        ("puedo tomarme unas chelas el finde", "alcohol_smoking"),  # slang
+        ("puedo fumar un pucho", "alcohol_smoking"),
+        ("do i need sunscreen if im inside all day", "sun"),
         ("where do I park", UNKNOWN),
         ("hello", UNKNOWN),
         ("purple elephants", UNKNOWN),
@@ -115,10 +124,21 @@ def test_a_message_in_the_other_language_is_still_understood() -> None:
         ("¿Puedo usar base mañana?", "es"),
         ("when can I go back to the gym", "en"),
         ("is it normal that my face is red", "en"),
+        # "a" is as Spanish as it is English: it no longer ties this with English.
+        ("cuantas sesiones voy a necesitar", "es"),
+        ("voy a ir a la playa", "es"),
+        ("a rash on my neck", "en"),
     ],
 )
 def test_language_detection(text: str, language: str) -> None:
     assert detect_language(text) == language
+
+
+def test_a_price_question_names_no_second_topic() -> None:
+    match = classify("cuanto cuesta la siguiente sesion", keyword_models(), 2.0)
+    assert match.topic == "price"
+    assert "sessions" in {item.topic for item in match.ranking}
+    assert match.secondary is None  # the session is what it asks the price of
 
 
 def test_language_detection_falls_back_to_the_default_when_unclear() -> None:

@@ -8,8 +8,17 @@ import re
 import pytest
 
 from messages import gsm7
-from messages.answers import FAQ_TOPICS, LOCALES, FaqError, load_faq, parse_faq, placeholders
-from messages.conversation import fits_sms
+from messages.answers import (
+    FAQ_TOPICS,
+    LOCALES,
+    FaqError,
+    FaqLocale,
+    load_faq,
+    parse_faq,
+    placeholders,
+)
+from messages.conversation import _Renderer, fits_sms, with_ask_separately
+from messages.protocol import load_protocol
 from messages.when import longest_when
 
 WORST_NAME, WORST_CLINIC, WORST_PHONE = "W" * 20, "C" * 40, "+" + "9" * 15
@@ -100,13 +109,52 @@ def test_a_broken_faq_file_is_reported_with_where_and_why() -> None:
     with pytest.raises(FaqError, match=r"topics missing"):
         parse_faq(
             'locale = "en"\nthreshold = 2\n[values]\ncontact_known = "a"\n'
-            'contact_unknown = "b"\nalerted = "c"\n[topics]\n',
+            'contact_unknown = "b"\nalerted = "c"\nclosing = "d"\nask_separately = "{title}"\n'
+            "[topics]\n",
             "test.toml",
         )
     bad = (
         'locale = "en"\nthreshold = 2\n[values]\ncontact_known = "a"\ncontact_unknown = "b"\n'
-        'alerted = "c"\n[topics.makeup]\ntitle = "m"\n[topics.makeup.answer.general]\n'
+        'alerted = "c"\nclosing = "d"\nask_separately = "{title}"\n[topics.makeup]\ntitle = "m"\n'
+        "[topics.makeup.answer.general]\n"
         'sms = "Café {nope}"\ntelegram = "x"\n'
     )
     with pytest.raises(FaqError, match=r"unknown placeholder"):
         parse_faq(bad, "test.toml")
+
+
+@pytest.mark.parametrize(("locale", "topic", "part"), every_answer())
+def test_every_sms_answer_has_room_to_name_a_second_question(
+    locale: str, topic: str, part: str
+) -> None:
+    faq = load_faq(locale)
+    if topic in ("red_flag", "emergency", "unknown") or part in ("upcoming", "step"):
+        return  # escalations and unclear messages never carry a second topic
+    body = faq.topics[topic].answer[part].sms.format_map(worst_values(locale)).strip()
+    longest = max((t.title for t in faq.topics.values()), key=len)
+    render = _Renderer("sms", {})
+    text = with_ask_separately(body, faq, topic_titled(faq, longest), render)
+    note = gsm7.to_gsm7(faq.values.ask_separately.format(title=longest))
+    assert text.endswith(note), text
+    assert fits_sms(text)
+
+
+def topic_titled(faq: FaqLocale, title: str) -> str:
+    return next(key for key, topic in faq.topics.items() if topic.title == title)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_sms_answer_ends_with_the_same_closing_as_the_reminders(locale: str) -> None:
+    faq = load_faq(locale)
+    closing = faq.values.closing
+    assert (
+        closing
+        in {
+            "en": "Your clinic's instructions come first.",
+            "es": "Tu clinica tiene la ultima palabra.",
+        }[locale]
+    )
+    reminders = load_protocol().milestone("makeup").text[locale].sms
+    assert closing in reminders
+    for topic in ("makeup", "exercise", "cleansing", "sun", "peeling", "itching"):
+        assert closing in faq.topics[topic].answer["general"].sms, topic
