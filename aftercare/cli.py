@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aftercare.ask import ask as ask_command
+from aftercare.example_command import example_csv
 from aftercare.settings import ConfigError, Settings, load_settings
 from clinic import commands as clinic_commands
 from messages.protocol import Channel as RenderChannel
@@ -312,6 +313,7 @@ def reminders(
 
 
 app.command("ask")(ask_command)
+app.command("example-csv")(example_csv)
 
 
 def main() -> None:

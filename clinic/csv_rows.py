@@ -13,10 +13,9 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from aftercare.phones import normalise_phone
-from clinic.dates import parse_treatment_at
+from clinic.dates import parse_treatment_at, treatment_window_problem
 from messages.protocol import Protocol
 from scheduler.localtime import zone_named
-from scheduler.planning import treatment_time_problem
 
 COLUMNS = ("external_id", "treatment_at", "first_name", "phone", "timezone", "language", "channel")
 REQUIRED = ("external_id", "treatment_at")
@@ -198,7 +197,7 @@ def validate_row(
         except ValueError as exc:
             check("treatment_at", str(exc))
         else:
-            check("treatment_at", treatment_time_problem(treated_at, ctx.now, ctx.protocol))
+            check("treatment_at", treatment_window_problem(treated_at, ctx.now, ctx.protocol))
 
     if errors or treated_at is None or zone is None:
         return errors

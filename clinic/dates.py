@@ -9,8 +9,11 @@ none configured, a date such as 03/04/2026 is refused as ambiguous rather than g
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from messages.protocol import Protocol
+from scheduler.planning import treatment_time_problem
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 
@@ -37,6 +40,33 @@ _MONTHS = (
     "November",
     "December",
 )
+
+
+def import_window(protocol: Protocol) -> timedelta:
+    """How far back a treatment may be: the last milestone's offset plus its window."""
+    last = protocol.timed[-1]
+    return last.offset.nominal + last.window.nominal
+
+
+def treatment_window_problem(treated_at: datetime, now: datetime, protocol: Protocol) -> str | None:
+    """Why the treatment cannot be registered now (in the future, or too old), or None.
+
+    The planner's own check, with the cutoff named as the window it really is.
+    """
+    if treated_at + import_window(protocol) < now:
+        last = protocol.timed[-1]
+        return (
+            f"treatment is older than {_span(import_window(protocol))}, the import window "
+            f"(the protocol's last milestone, {last.key} at {last.offset}, plus its "
+            f"{last.window} window)"
+        )
+    return treatment_time_problem(treated_at, now, protocol)
+
+
+def _span(length: timedelta) -> str:
+    if length % timedelta(days=1) == timedelta(0):
+        return f"{length.days} days"
+    return f"{length / timedelta(hours=1):g} hours"
 
 
 def date_format_problem(fmt: str) -> str | None:

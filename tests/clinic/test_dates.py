@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from clinic.dates import date_format_problem, parse_treatment_at
+from clinic.dates import (
+    date_format_problem,
+    import_window,
+    parse_treatment_at,
+    treatment_window_problem,
+)
+from messages.protocol import load_protocol
 
 NY = ZoneInfo("America/New_York")
 MADRID = ZoneInfo("Europe/Madrid")
@@ -73,3 +79,17 @@ def test_date_formats_a_clinic_may_configure() -> None:
     assert date_format_problem("%d/%m/%Y %H:%M") is None
     assert "needs a time" in (date_format_problem("%d/%m/%Y") or "")
     assert "DMY, MDY, YMD" in (date_format_problem("dd/mm/yyyy") or "")
+
+
+def test_the_cutoff_is_the_last_milestone_plus_its_window_and_the_message_says_so() -> None:
+    protocol = load_protocol(None)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    assert import_window(protocol) == timedelta(days=17)  # sunscreen at 14d, window 3d
+    assert treatment_window_problem(now - timedelta(days=17), now, protocol) is None
+    assert treatment_window_problem(now - timedelta(days=17, minutes=1), now, protocol) == (
+        "treatment is older than 17 days, the import window "
+        "(the protocol's last milestone, sunscreen at 14d, plus its 3d window)"
+    )
+    assert treatment_window_problem(now + timedelta(hours=1), now, protocol) == (
+        "treatment time is in the future"
+    )

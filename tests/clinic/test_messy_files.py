@@ -71,7 +71,8 @@ def test_a_messy_export_reports_each_bad_row_exactly_and_imports_the_rest(run: R
         (
             10,
             "treatment_at",
-            "treatment is older than the protocol's last milestone (sunscreen, 14d)",
+            "treatment is older than 17 days, the import window (the protocol's last "
+            "milestone, sunscreen at 14d, plus its 3d window)",
         ),
         (12, "external_id", "is required"),
         (13, "channel", "must be sms or telegram, got 'fax'"),

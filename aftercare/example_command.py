@@ -1,0 +1,31 @@
+"""`aftercare example-csv`: a sample enrollment file dated relative to now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from aftercare.settings import ConfigError, load_settings
+from clinic.example_csv import example_csv as build_example
+from messages.protocol import ProtocolError, load_protocol
+
+MAX_ROWS = 200_000  # the importer's limit for one file
+
+
+def example_csv(
+    rows: Annotated[
+        int, typer.Option(min=1, max=MAX_ROWS, metavar="N", help="How many patient rows.")
+    ] = 3,
+) -> None:
+    """Print a CSV for `aftercare enroll`, treated within the import window before now.
+
+    For example: aftercare example-csv > patients.csv
+    """
+    try:
+        protocol = load_protocol(load_settings().protocol_file)
+    except (ConfigError, ProtocolError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(build_example(datetime.now(UTC), protocol, rows), nl=False)
