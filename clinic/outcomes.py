@@ -75,8 +75,14 @@ class ErrorList:
         return kept
 
 
+def _shown(name: str) -> str:
+    """A header cell as text a JSON reply can carry: undecodable bytes (kept as surrogates
+    by the reader) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def unknown_column_warnings(names: list[str], limit: int = LISTED_WARNINGS) -> list[RowError]:
-    warnings = [RowError(1, name, "unknown column; ignored") for name in names[:limit]]
+    warnings = [RowError(1, _shown(name), "unknown column; ignored") for name in names[:limit]]
     if len(names) > limit:
         warnings.append(RowError(1, None, f"and {len(names) - limit:,} more unknown columns"))
     return warnings

@@ -174,6 +174,20 @@ async def test_unknown_column_warnings_are_summarised(client: httpx.AsyncClient,
     assert warnings[-1] == {"row": 1, "column": None, "message": "and 130 more unknown columns"}
 
 
+async def test_an_unknown_column_named_with_invalid_utf8_is_reported_readably(
+    client: httpx.AsyncClient, key: str
+) -> None:
+    # Found by the fuzz suite: the byte reached the JSON reply as a lone surrogate (500).
+    body = b"external_id,treatment_at,\x80x\nP1,2026-03-01 10:30,\n"
+    response = await client.post(
+        "/api/v1/enrollments?dry_run=true", content=body, headers=csv_headers(key)
+    )
+    assert response.status_code == 200
+    assert {"row": 1, "column": "\ufffdx", "message": "unknown column; ignored"} in (
+        response.json()["warnings"]
+    )
+
+
 async def test_a_ten_megabyte_quoted_field_is_unreadable_not_too_large(
     client: httpx.AsyncClient, key: str
 ) -> None:
