@@ -16,11 +16,12 @@ from aftercare.ask import ask as ask_command
 from aftercare.example_command import example_csv
 from aftercare.settings import ConfigError, Settings, load_settings
 from clinic import commands as clinic_commands
+from messages.milestones import passed_milestones
 from messages.protocol import Channel as RenderChannel
 from messages.protocol import ProtocolError, load_protocol
 from messages.render import RenderContext, render_text
 from scheduler.localtime import parse_instant, zone_named
-from scheduler.timeline import passed_milestones, plan
+from scheduler.timeline import plan
 
 app = typer.Typer(
     help="Microneedling aftercare reminders.", no_args_is_help=True, add_completion=False
@@ -231,9 +232,9 @@ def patient_add(
     channel: Annotated[str | None, typer.Option(help="sms or telegram.")] = None,
 ) -> None:
     """Register one patient and treatment; its reminders are planned at once."""
-    from aftercare.phones import normalise_phone
     from aftercare.wiring import build_core
     from scheduler.planning import NewPatient
+    from storage.clinic_fields import normalise_phone
     from storage.migrate import upgrade
     from storage.patients import DuplicateError, NotFoundError
 

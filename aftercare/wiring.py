@@ -13,13 +13,14 @@ from typing import TextIO
 from starlette.routing import BaseRoute
 
 from aftercare.settings import Settings
-from bot.channel import Channel, InboundHandler
+from bot.channel import InboundHandler
 from bot.console import ConsoleChannel
 from messages.protocol import Protocol, load_protocol
 from scheduler.clock import Clock, SystemClock
 from scheduler.decisions import RetryPolicy
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
 from scheduler.planning import Planner
+from scheduler.ports import Channel
 from scheduler.rate_limit import RateLimiter
 from scheduler.service import DispatchService
 from storage.db import Database

@@ -26,10 +26,10 @@ from sqlalchemy import select
 
 from aftercare.settings import Settings
 from aftercare.wiring import Core, build_core
-from bot.channel import OutboundMessage, SendResult
 from scheduler.clock import FakeClock, SystemClock
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
 from scheduler.planning import NewPatient
+from scheduler.ports import OutboundMessage, SendResult
 from scheduler.rate_limit import RateLimiter
 from scheduler.service import DispatchService
 from storage.migrate import upgrade

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.channel import Channel, OutboundMessage, SendStatus
+from scheduler.ports import Channel, OutboundMessage, SendStatus
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import itertools
 import sys
 from typing import TextIO
 
-from bot.channel import OutboundMessage, SendResult
 from messages import gsm7
+from scheduler.ports import OutboundMessage, SendResult
 
 
 class ConsoleChannel:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.channel import OutboundMessage, SendResult
+from scheduler.ports import OutboundMessage, SendResult
 
 
 @dataclass(frozen=True)

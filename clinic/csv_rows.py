@@ -12,10 +12,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from aftercare.phones import normalise_phone
 from clinic.dates import parse_treatment_at, treatment_window_problem
 from messages.protocol import Protocol
 from scheduler.localtime import zone_named
+from storage.clinic_fields import normalise_phone
 
 COLUMNS = ("external_id", "treatment_at", "first_name", "phone", "timezone", "language", "channel")
 REQUIRED = ("external_id", "treatment_at")

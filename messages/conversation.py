@@ -19,12 +19,12 @@ from messages import gsm7
 from messages.answers import LOCALES, FaqLocale, Text, keyword_models, load_faq
 from messages.faq import UNKNOWN, classify, detect_language
 from messages.lexicon import Lexicon, Tokens
+from messages.milestones import milestone_times
 from messages.protocol import Channel, Protocol
 from messages.redflags import WORDS as WARNING_WORDS
 from messages.redflags import check
 from messages.render import SMS_NAME_LIMITS, shorten
 from messages.when import format_when
-from scheduler.timeline import milestone_times
 
 Category = Literal["red_flag", "emergency"]
 SMS_CHAR_BUDGET = 306

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.channel import OutboundMessage, SendResult, SendStatus
+from messages.milestones import passed_milestones
 from messages.protocol import Channel as RenderChannel
 from messages.protocol import Protocol
 from messages.render import RenderContext, render_text
+from scheduler.ports import OutboundMessage, SendResult, SendStatus
 from scheduler.quiet_hours import QuietHours
-from scheduler.timeline import passed_milestones, retry_at
-from storage.models import ReminderStatus as S
-from storage.reminders import ClaimedReminder, Outcome
+from scheduler.timeline import retry_at
+from storage.values import ClaimedReminder, Outcome
+from storage.values import ReminderStatus as S
 
 OTHER_CHANNEL = {"sms": "telegram", "telegram": "sms"}
 # The error code channels give a call that timed out: the provider may have accepted it.

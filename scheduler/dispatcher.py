@@ -22,11 +22,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.channel import Channel, SendResult
 from messages.protocol import Protocol
 from scheduler.clock import Clock
 from scheduler.decisions import PatientFlag, Ready, RetryPolicy, after_send, decide
 from scheduler.group_commit import GroupCommit
+from scheduler.ports import Channel, SendResult
 from scheduler.quiet_hours import QuietHours
 from scheduler.rate_limit import RateLimiter
 from storage.models import ReminderStatus

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from messages.durations import Duration
+from messages.milestones import milestone_at, require_aware
 from messages.protocol import Protocol
-from messages.render import Timeline
 from scheduler.quiet_hours import QuietHours
 
 
@@ -24,44 +23,6 @@ class PlannedReminder:
     due_at: datetime  # UTC, after quiet hours
     expires_at: datetime  # UTC; never sent after this
     milestone_at: datetime  # UTC, when the milestone itself is reached
-
-
-def _require_aware(instant: datetime, name: str) -> None:
-    if instant.tzinfo is None:
-        raise ValueError(f"{name} must be timezone-aware")
-
-
-def milestone_at(treated_at: datetime, offset: Duration, zone: ZoneInfo) -> datetime:
-    """The UTC instant a milestone is reached."""
-    _require_aware(treated_at, "treated_at")
-    if not offset.is_calendar:
-        # Arithmetic on an aware local datetime is wall-clock arithmetic; elapsed needs UTC.
-        return treated_at.astimezone(UTC) + offset.nominal
-    local = treated_at.astimezone(zone).replace(tzinfo=None)
-    wall = local + offset.nominal
-    return wall.replace(tzinfo=zone).astimezone(UTC)
-
-
-def milestone_times(
-    treated_at: datetime, protocol: Protocol, zone: ZoneInfo
-) -> dict[str, datetime]:
-    """Each timed milestone's UTC instant, in protocol order."""
-    return {m.key: milestone_at(treated_at, m.offset, zone) for m in protocol.timed}
-
-
-def passed_milestones(
-    treated_at: datetime, protocol: Protocol, zone: ZoneInfo, at: datetime
-) -> list[str]:
-    """Timed milestones already reached at `at`: the welcome then speaks of them instead."""
-    return [key for key, when in milestone_times(treated_at, protocol, zone).items() if when <= at]
-
-
-def welcome_timeline(
-    treated_at: datetime, protocol: Protocol, zone: ZoneInfo, now: datetime
-) -> Timeline:
-    """What a late welcome written at `now` needs to say until when each thing is still off
-    (pass it to `messages.render.render_text`)."""
-    return Timeline(milestone_times(treated_at, protocol, zone), zone, now)
 
 
 def plan(
@@ -78,7 +39,7 @@ def plan(
     The welcome is due at registration (moved out of quiet hours unless the patient is
     talking to us right now, `welcome_now`); milestones already reached are not planned.
     """
-    _require_aware(registered_at, "registered_at")
+    require_aware(registered_at, "registered_at")
     registered_at = registered_at.astimezone(UTC)
 
     def deferred(instant: datetime) -> datetime:

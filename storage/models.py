@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -21,6 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.values import OPEN_STATUSES as OPEN_STATUSES
+from storage.values import ReminderStatus as ReminderStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -70,21 +72,6 @@ def _utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
-
-
-class ReminderStatus(StrEnum):
-    PENDING = "pending"  # waiting for next_attempt_at
-    CLAIMED = "claimed"  # leased by an engine, not yet handed to a provider
-    SENDING = "sending"  # handed to a provider; a crash here leaves it in doubt
-    SENT = "sent"
-    FAILED = "failed"  # permanent failure or retries exhausted
-    EXPIRED = "expired"  # its window closed before it could be sent
-    CANCELLED = "cancelled"  # treatment cancelled, patient erased or opted out
-    SKIPPED = "skipped"  # no longer applies (paused, or the treatment time moved past it)
-    IN_DOUBT = "in_doubt"  # an engine died while sending: not re-sent (see README)
-
-
-OPEN_STATUSES = (ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.SENDING)
 
 
 class Clinic(Base):

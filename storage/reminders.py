@@ -17,57 +17,10 @@ from sqlalchemy import Row, Select, and_, bindparam, func, select, update
 from storage.db import Database
 from storage.lanes import LaneLeases
 from storage.models import Clinic, Patient, Reminder, ReminderStatus, Treatment
+from storage.values import ClaimedReminder as ClaimedReminder
+from storage.values import Outcome as Outcome
 
 S = ReminderStatus
-
-
-@dataclass(frozen=True)
-class ClaimedReminder:
-    """A claimed reminder with everything needed to decide, render and send it."""
-
-    id: int
-    milestone: str
-    channel: str
-    due_at: datetime
-    expires_at: datetime
-    attempts: int
-    treatment_id: int
-    performed_at: datetime
-    registered_at: datetime
-    protocol: str
-    treatment_cancelled: bool
-    patient_id: int
-    first_name: str | None
-    phone: str | None
-    telegram_chat_id: int | None
-    timezone: str
-    language: str
-    sms_opted_out: bool
-    sms_unreachable: bool
-    telegram_unreachable: bool
-    paused: bool
-    erased: bool
-    clinic_name: str
-    clinic_phone: str
-    error_code: str | None = None  # of the last attempt ("timeout": it may have arrived)
-    provider_message_id: str | None = None  # set early by a receipt for a timed-out send
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one claimed reminder; written back in one transaction per chunk."""
-
-    reminder_id: int
-    status: ReminderStatus
-    at: datetime
-    next_attempt_at: datetime | None = None
-    channel: str | None = None  # set when the reminder moves to another channel
-    attempts: int | None = None
-    provider_message_id: str | None = None
-    error: str | None = None
-    error_code: str | None = None
-    encoding: str | None = None
-    segments: int | None = None
 
 
 @dataclass(frozen=True)

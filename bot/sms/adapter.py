@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute
 from twilio.rest import Client
 
-from bot.channel import Channel, InboundHandler
+from bot.channel import InboundHandler
 from bot.sms.channel import SmsChannel, SmsSender
 from bot.sms.http import TWILIO_API_BASE_URL, RebasedTwilioHttpClient
 from bot.sms.webhooks import SmsWebhooks, WebhookConfig
 from scheduler.clock import Clock
+from scheduler.ports import Channel
 from storage.db import Database
 from storage.sms import SmsStore
 

@@ -16,10 +16,10 @@ from typing import Any
 import aiohttp
 from twilio.base.exceptions import TwilioException
 
-from bot.channel import OutboundMessage, SendResult
 from bot.sms.errors import classify_error
 from messages import gsm7
 from scheduler.clock import Clock
+from scheduler.ports import OutboundMessage, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def is_earlier_copy(found: Any, message: OutboundMessage, sender: SmsSender) -> 
 
 
 class SmsChannel:
-    """A `bot.channel.Channel`; its Twilio client is attached by the adapter once the event
+    """A `scheduler.ports.Channel`; its Twilio client is attached by the adapter once the event
     loop runs, and sends before that are transient failures."""
 
     name = "sms"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import aiohttp
 from twilio.base.exceptions import TwilioException
 
-from bot.channel import SendResult
+from scheduler.ports import SendResult
 
 OPTED_OUT = 21610  # the recipient replied STOP to this sender
 # The number can never take an SMS from this account as it is: invalid, not a mobile,

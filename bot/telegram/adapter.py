@@ -23,13 +23,14 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, Defaults, TypeHandler
 
-from bot.channel import Channel, InboundHandler
+from bot.channel import InboundHandler
 from bot.http_body import BodyTooLarge, read_body
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.conversation import TelegramBot
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.webhook_input import MAX_BODY_BYTES, InvalidUpdate, parse_update
 from messages.telegram_texts import COMMANDS
+from scheduler.ports import Channel
 from storage.invites import InviteRepository
 from storage.telegram import ConversationStateStore, TelegramStore
 

@@ -27,8 +27,8 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channel import OutboundMessage, SendResult
 from scheduler.clock import Clock
+from scheduler.ports import OutboundMessage, SendResult
 
 log = logging.getLogger(__name__)
 

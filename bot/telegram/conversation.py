@@ -45,11 +45,11 @@ from bot.telegram.invites import CLINIC_PREFIX, is_start_parameter
 from bot.telegram.timeparse import TimeParseError, TypedTime, parse_typed_time, time_problem
 from bot.telegram.views import confirmation_message, find_zone, format_local, plan_message
 from messages.inbound_text import TELEGRAM_MAX_CHARS, clean_inbound
+from messages.milestones import passed_milestones
 from messages.render import RenderContext, render_text
 from messages.telegram_texts import LANGUAGE_NAMES, LANGUAGES, language_or_default, text
 from scheduler.localtime import localize
 from scheduler.planning import NewPatient, treatment_time_problem
-from scheduler.timeline import passed_milestones
 from storage.invites import InviteRepository
 from storage.patients import ClinicView, NotFoundError
 from storage.telegram import ChatPatient, TelegramStore

@@ -8,9 +8,9 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from messages.milestones import milestone_times
 from messages.protocol import Protocol
 from messages.telegram_texts import MONTHS, WEEKDAYS, raw, text
-from scheduler.timeline import milestone_times
 from storage.models import ReminderStatus
 from storage.telegram import PlanRow
 

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select, update
 
 from aftercare.wiring import Core, build_inbound
-from bot.channel import Channel, InboundHandler, SendResult
+from bot.channel import InboundHandler
 from bot.memory import MemoryChannel
 from scheduler.clock import FakeClock
 from scheduler.planning import NewPatient
+from scheduler.ports import Channel, SendResult
 from storage.models import Clinic, Conversation, Escalation
 from storage.patients import ClinicView
 

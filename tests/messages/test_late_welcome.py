@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from messages import gsm7
+from messages.milestones import passed_milestones, welcome_timeline
 from messages.protocol import (
     FIRST_SMS_RESERVE,
     SMS_CHAR_BUDGET,
@@ -17,7 +18,6 @@ from messages.protocol import (
 )
 from messages.render import RenderContext, render_text
 from messages.when import format_short_when
-from scheduler.timeline import passed_milestones, welcome_timeline
 
 PROTOCOL = load_protocol()
 TREATED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Mon 10:00 in New York, 16:00 in Madrid

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.channel import OutboundMessage
 from messages.protocol import load_protocol
 from scheduler.decisions import Ready, decide
+from scheduler.ports import OutboundMessage
 from storage.models import ReminderStatus
 from storage.reminders import ClaimedReminder, Outcome
 from tests.conftest import T0

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, select, update
 
 from aftercare.wiring import Core
-from bot.channel import OutboundMessage, SendResult
 from bot.memory import MemoryChannel
 from scheduler.clock import FakeClock
 from scheduler.dispatcher import ChannelLane, Dispatcher
+from scheduler.ports import OutboundMessage, SendResult
 from scheduler.quiet_hours import QuietHours
 from storage.models import Patient, Reminder, ReminderStatus
 from storage.patients import ClinicView

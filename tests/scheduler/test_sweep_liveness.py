@@ -7,11 +7,11 @@ import asyncio
 from datetime import timedelta
 
 from aftercare.wiring import Core
-from bot.channel import OutboundMessage, SendResult
 from bot.memory import MemoryChannel
 from scheduler.clock import FakeClock
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
 from scheduler.planning import NewPatient
+from scheduler.ports import OutboundMessage, SendResult
 from scheduler.rate_limit import RateLimiter
 from scheduler.service import DispatchService
 from storage.patients import ClinicView

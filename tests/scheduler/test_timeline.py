@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from messages.milestones import milestone_at, passed_milestones
 from messages.protocol import Protocol, load_protocol
 from scheduler.quiet_hours import QuietHours
-from scheduler.timeline import milestone_at, passed_milestones, plan
+from scheduler.timeline import plan
 
 PROTOCOL = load_protocol()
 QUIET = QuietHours.parse("21:00-08:00")

@@ -14,12 +14,13 @@ from twilio.request_validator import RequestValidator
 from aftercare.settings import Settings
 from aftercare.web import create_app
 from aftercare.wiring import Core, Runtime, build_adapters, build_core
-from bot.channel import Channel, InboundHandler, InboundReply, InboundSource
+from bot.channel import InboundHandler, InboundReply, InboundSource
 from bot.sms.adapter import SmsAdapter
 from scheduler.clock import FakeClock
 from scheduler.decisions import RetryPolicy
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
 from scheduler.planning import NewPatient
+from scheduler.ports import Channel
 from scheduler.rate_limit import RateLimiter
 from scheduler.service import DispatchService
 from storage.patients import ClinicView

@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.channel import OutboundMessage, SendResult, SendStatus
 from bot.sms.adapter import SmsAdapter, TwilioConfig
 from bot.sms.channel import SmsSender, is_earlier_copy, validity_seconds
 from bot.sms.http import RebasedTwilioHttpClient
 from scheduler.clock import FakeClock
+from scheduler.ports import OutboundMessage, SendResult, SendStatus
 from storage.db import Database
 from storage.sms import SmsStore
 from tests.bot.sms.conftest import (

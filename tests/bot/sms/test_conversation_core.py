@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from sqlalchemy import select
 
 from aftercare.wiring import build_inbound
-from bot.channel import Channel
 from messages import gsm7
+from scheduler.ports import Channel
 from storage.models import Conversation, Escalation
 from tests.bot.sms.conftest import SmsFactory, SmsHarness
 

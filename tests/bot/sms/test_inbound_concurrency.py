@@ -14,9 +14,10 @@ from sqlalchemy import event, select, update
 
 from aftercare.wiring import Core, build_inbound
 from bot.alerts import StaffAlerter
-from bot.channel import Channel, InboundHandler
+from bot.channel import InboundHandler
 from bot.inbound import Conversations
 from messages.protocol import Protocol
+from scheduler.ports import Channel
 from storage.conversations import ConversationRepository
 from storage.models import Clinic, Conversation, Escalation
 from tests.bot.sms.conftest import SmsFactory, SmsHarness

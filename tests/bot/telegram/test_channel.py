@@ -10,11 +10,11 @@ from sqlalchemy import select
 from telegram.error import RetryAfter
 
 from aftercare.wiring import Core
-from bot.channel import OutboundMessage, SendStatus
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.channel import ChatSpacing, retry_after_seconds
 from scheduler.clock import FakeClock
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
+from scheduler.ports import OutboundMessage, SendStatus
 from scheduler.rate_limit import RateLimiter
 from storage.models import Patient, Reminder
 from storage.patients import ClinicView
