@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any, Literal, TextIO
 
 import typer
 
@@ -62,19 +62,15 @@ def ask_many(
 def ask(
     text: Annotated[str, typer.Argument(help='The question, or "-" to read one per line.')],
     lang: Annotated[
-        str | None, typer.Option(help="en or es (default: detected from the text).")
+        Literal["en", "es"] | None, typer.Option(help="Default: detected from the text.")
     ] = None,
     channel: Annotated[
-        str, typer.Option(help="Rendering: sms (plain) or telegram (HTML).")
+        Literal["sms", "telegram"], typer.Option(help="Rendering: sms (plain) or telegram (HTML).")
     ] = "sms",
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """Ask the FAQ a question the way a patient would. No database needed."""
-    if lang not in (None, "en", "es"):
-        raise typer.BadParameter("must be en or es", param_hint="--lang")
-    if channel not in ("sms", "telegram"):
-        raise typer.BadParameter("must be sms or telegram", param_hint="--channel")
-    rendering: Channel = "sms" if channel == "sms" else "telegram"
+    rendering: Channel = channel
     try:
         settings = load_settings()
     except ConfigError as exc:

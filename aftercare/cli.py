@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -20,12 +21,17 @@ from messages.milestones import passed_milestones
 from messages.protocol import Channel as RenderChannel
 from messages.protocol import ProtocolError, load_protocol
 from messages.render import RenderContext, render_text
-from scheduler.localtime import parse_instant, zone_named
+from scheduler.localtime import zone_named
 from scheduler.timeline import plan
+from storage.models import ReminderStatus
 
 app = typer.Typer(
-    help="Microneedling aftercare reminders.", no_args_is_help=True, add_completion=False
+    help="Microneedling aftercare reminders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals hold tokens and patients' details
 )
+TREATMENT_HELP = "Treatment time: ISO 8601 (naive = local to --tz), or how long ago: -2h, -3d."
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 patient_app = typer.Typer(help="Patients.", no_args_is_help=True)
@@ -104,31 +110,27 @@ def run() -> None:
 
 @app.command()
 def simulate(
-    treatment: Annotated[
-        str, typer.Option(help="Treatment time, ISO 8601; naive = local to --tz.")
-    ],
+    treatment: Annotated[str, typer.Option(help=TREATMENT_HELP)],
     tz: Annotated[str, typer.Option(help="The patient's IANA time zone.")],
     now: Annotated[
         str | None, typer.Option(help="Registration time (default: the treatment time).")
     ] = None,
-    channel: Annotated[str, typer.Option(help="sms or telegram.")] = "sms",
-    lang: Annotated[str, typer.Option(help="en or es.")] = "en",
+    channel: Annotated[Literal["sms", "telegram"], typer.Option()] = "sms",
+    lang: Annotated[Literal["en", "es"], typer.Option()] = "en",
     first_name: Annotated[str, typer.Option()] = "Alex",
     clinic_name: Annotated[str, typer.Option()] = "Your clinic",
     clinic_phone: Annotated[str, typer.Option()] = "+1 555 010 0000",
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Show the timeline as planned, with the rendered texts. No database needed."""
-    if channel not in ("sms", "telegram"):
-        raise fail("--channel must be sms or telegram")
-    rendering: RenderChannel = "sms" if channel == "sms" else "telegram"
-    if lang not in ("en", "es"):
-        raise fail("--lang must be en or es")
+    from clinic.dates import parse_typed_treatment
+
+    rendering: RenderChannel = channel
     settings = settings_or_exit()
     try:
         zone = zone_named(tz)
-        treated = parse_instant(treatment, zone)
-        registered = parse_instant(now, zone) if now else treated
+        treated = parse_typed_treatment(treatment, zone, datetime.now(UTC))
+        registered = parse_typed_treatment(now, zone, datetime.now(UTC)) if now else treated
         protocol = load_protocol(settings.protocol_file)
     except (ValueError, ProtocolError) as exc:
         raise fail(str(exc)) from None
@@ -220,19 +222,18 @@ def clinic_add(
 def patient_add(
     clinic: Annotated[str, typer.Option(help="Clinic slug.")],
     external_id: Annotated[str, typer.Option(help="The clinic's id for the patient.")],
-    treatment: Annotated[
-        str, typer.Option(help="Treatment time, ISO 8601; naive = local to --tz.")
-    ],
+    treatment: Annotated[str, typer.Option(help=TREATMENT_HELP)],
     first_name: Annotated[str | None, typer.Option()] = None,
     phone: Annotated[
         str | None, typer.Option(help="Phone; local numbers use the clinic's country.")
     ] = None,
     tz: Annotated[str | None, typer.Option(help="Time zone (default: the clinic's).")] = None,
-    lang: Annotated[str | None, typer.Option(help="en or es (default: the clinic's).")] = None,
-    channel: Annotated[str | None, typer.Option(help="sms or telegram.")] = None,
+    lang: Annotated[Literal["en", "es"] | None, typer.Option(help="Default: the clinic's.")] = None,
+    channel: Annotated[Literal["sms", "telegram"] | None, typer.Option()] = None,
 ) -> None:
     """Register one patient and treatment; its reminders are planned at once."""
     from aftercare.wiring import build_core
+    from clinic.dates import parse_typed_treatment, treatment_window_problem
     from scheduler.planning import NewPatient
     from storage.clinic_fields import normalise_phone
     from storage.migrate import upgrade
@@ -244,11 +245,11 @@ def patient_add(
     try:
         owner = core.patients.clinic(clinic)
         zone = zone_named(tz or owner.timezone)
-        treated = parse_instant(treatment, zone)
-        if channel not in (None, "sms", "telegram"):
-            raise ValueError("--channel must be sms or telegram")
-        if (lang or owner.language) not in ("en", "es"):
-            raise ValueError("--lang must be en or es")
+        # The CSV importer's rules: a date without a time is refused, the window named.
+        treated = parse_typed_treatment(treatment, zone, core.clock.now())
+        problem = treatment_window_problem(treated, core.clock.now(), core.protocol)
+        if problem:
+            raise ValueError(f"--treatment: {problem}")
         e164 = normalise_phone(phone, owner.country) if phone else None
         registration = core.planner.register(
             owner.id,
@@ -278,7 +279,8 @@ def patient_add(
 @app.command()
 def reminders(
     status: Annotated[
-        str | None, typer.Option(help="Only this status (pending, sent, ...).")
+        ReminderStatus | None,
+        typer.Option(help=f"Only this status: {', '.join(ReminderStatus)}."),
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
 ) -> None:
@@ -293,7 +295,7 @@ def reminders(
     with core.db.session() as session:
         query = select(Reminder).order_by(Reminder.next_attempt_at).limit(limit)
         if status:
-            query = query.where(Reminder.status == status)
+            query = query.where(Reminder.status == status.value)
         rows = list(session.scalars(query))
     core.close()
     table = Table(
@@ -318,7 +320,11 @@ app.command("example-csv")(example_csv)
 
 
 def main() -> None:
-    app()
+    from aftercare.help_names import name_values
+
+    command = typer.main.get_command(app)
+    name_values(command)
+    command()
 
 
 if __name__ == "__main__":

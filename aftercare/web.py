@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from aftercare.health import HealthMonitor
 from aftercare.settings import Settings
-from aftercare.wiring import Runtime
+from aftercare.wiring import ConsoleAdapter, Runtime
 from clinic.api import build_api as clinic_api
 
 
@@ -35,7 +35,7 @@ def create_app(runtime: Runtime) -> Starlette:
             "status": "ok" if report.ok else "unhealthy",
             "failing": report.failing,
             "checks": report.checks,
-            "channels": runtime.dispatcher.channel_names,
+            "channels": configured_channels(runtime),
         }
         return JSONResponse(body, status_code=200 if report.ok else 503)
 
@@ -48,6 +48,15 @@ def create_app(runtime: Runtime) -> Starlette:
     app.state.runtime = runtime
     app.state.health = health
     return app
+
+
+def configured_channels(runtime: Runtime) -> list[str]:
+    """The providers that are set up: "console" when it stands in for both."""
+    names = {
+        "console" if isinstance(adapter, ConsoleAdapter) else adapter.name
+        for adapter in runtime.adapters
+    }
+    return sorted(names)
 
 
 def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:

@@ -42,6 +42,28 @@ _MONTHS = (
 )
 
 
+_AGO = re.compile(r"^-(?P<amount>\d{1,5})(?P<unit>[mhd])$")
+_AGO_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_typed_treatment(
+    text: str, zone: ZoneInfo, now: datetime, date_format: str | None = None
+) -> datetime:
+    """What a person types on the command line: how long ago (`-2h`, `-90m`, `-3d`), so a
+    command in a README never goes stale, or anything `parse_treatment_at` reads, by the
+    same rules as a CSV file (a date without a time of day is refused)."""
+    ago = _AGO.match(text.strip())
+    if ago:
+        unit = _AGO_UNITS[ago.group("unit")]
+        return (now - timedelta(**{unit: int(ago.group("amount"))})).astimezone(UTC)
+    try:
+        return parse_treatment_at(text, zone, date_format)
+    except ValueError as exc:
+        if str(exc).startswith("not a date and time"):
+            raise ValueError(f"{exc}, or how long ago such as -2h, -90m or -3d") from None
+        raise
+
+
 def import_window(protocol: Protocol) -> timedelta:
     """How far back a treatment may be: the last milestone's offset plus its window."""
     last = protocol.timed[-1]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from aftercare.cli import app
+from clinic.dates import parse_treatment_at
+from storage.db import Database
+from storage.models import Treatment
+from tests.aftercare.process_kit import AFTERCARE
 
 runner = CliRunner()
 
@@ -62,10 +72,10 @@ def test_simulate_moves_a_night_time_reminder_to_the_morning() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--treatment", "yesterday", "--tz", "UTC"], "not an ISO 8601"),
+        (["--treatment", "yesterday", "--tz", "UTC"], "use ISO 8601"),
+        (["--treatment", "2026-11-21", "--tz", "UTC"], "has no time of day"),
         (["--treatment", "2026-03-08T02:30", "--tz", "America/New_York"], "does not exist"),
         (["--treatment", "2026-03-08T10:00", "--tz", "Moon/Base"], "unknown time zone"),
-        (["--treatment", "2026-03-08T10:00", "--tz", "UTC", "--channel", "fax"], "--channel"),
     ],
 )
 def test_simulate_explains_bad_input(args: list[str], message: str) -> None:
@@ -103,7 +113,7 @@ def test_clinic_and_patient_add_plan_the_reminders() -> None:
             "2020-01-01T10:00",
         ],
     )
-    assert result.exit_code == 1 and "older than the protocol's last milestone" in result.output
+    assert result.exit_code == 1 and "older than 17 days, the import window" in result.output
     result = runner.invoke(
         app,
         [
@@ -128,9 +138,67 @@ def test_clinic_and_patient_add_plan_the_reminders() -> None:
             "--external-id",
             "P1",
             "--treatment",
-            "2026-01-01T10:00",
+            "-1h",
             "--phone",
             "12",
         ],
     )
     assert result.exit_code == 1 and "not a valid phone number" in result.output
+
+
+def add_glow() -> None:
+    added = runner.invoke(
+        app,
+        [
+            *("clinic", "add", "glow", "--name", "Glow", "--phone", "+12125550100"),
+            *("--timezone", "America/New_York"),
+        ],
+    )
+    assert added.exit_code == 0, added.output
+
+
+def test_patient_add_reads_the_treatment_by_the_importers_rules() -> None:
+    add_glow()
+    base = ["patient", "add", "--clinic", "glow", "--external-id", "P1", "--treatment"]
+    date_only = runner.invoke(app, [*base, "2026-11-21"])
+    assert date_only.exit_code == 1
+    with pytest.raises(ValueError, match="has no time of day") as importer_says:
+        parse_treatment_at("2026-11-21", ZoneInfo("America/New_York"))
+    assert str(importer_says.value) in date_only.output
+    before = datetime.now(UTC)
+    relative = runner.invoke(app, [*base, "-2h", "--phone", "(212) 555-0199"])
+    assert relative.exit_code == 0, relative.output
+    db = Database(os.environ["DATABASE_URL"])
+    with db.session() as session:
+        treated = session.scalars(select(Treatment.performed_at)).one()
+    db.dispose()
+    treated = treated.replace(tzinfo=UTC) if treated.tzinfo is None else treated
+    assert timedelta(0) <= treated - (before - timedelta(hours=2)) < timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["reminders", "--status", "bogus"],
+        ["simulate", "--treatment", "-1h", "--tz", "UTC", "--channel", "fax"],
+        ["simulate", "--treatment", "-1h", "--tz", "UTC", "--lang", "fr"],
+        ["patient", "add", *("--clinic", "glow", "--external-id", "P"), "--lang", "fr"],
+        ["ask", "hello", "--channel", "fax"],
+    ],
+)
+def test_enumerated_options_are_refused_by_their_choices(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "is not one of" in result.output
+
+
+def test_help_names_values_for_what_they_hold_and_shows_flags_bare() -> None:
+    shown = subprocess.run(
+        [AFTERCARE, "enroll", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "<bool>" not in shown and "<str>" not in shown
+    assert re.search(r"--clinic +SLUG", shown) and re.search(r"--dry-run +Check", shown)
+    listed = subprocess.run(
+        [AFTERCARE, "reminders", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "in_doubt" in listed and "<int>" not in listed
