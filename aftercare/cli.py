@@ -19,7 +19,7 @@ from aftercare.settings import ConfigError, Settings, load_settings
 from clinic import commands as clinic_commands
 from messages.milestones import passed_milestones
 from messages.protocol import Channel as RenderChannel
-from messages.protocol import ProtocolError, load_protocol
+from messages.protocol_files import ProtocolError, load_protocol
 from messages.render import RenderContext, render_text
 from scheduler.localtime import zone_named
 from scheduler.timeline import plan

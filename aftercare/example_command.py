@@ -9,7 +9,7 @@ import typer
 
 from aftercare.settings import ConfigError, load_settings
 from clinic.example_csv import example_csv as build_example
-from messages.protocol import ProtocolError, load_protocol
+from messages.protocol_files import ProtocolError, load_protocol
 
 MAX_ROWS = 200_000  # the importer's limit for one file
 

@@ -15,7 +15,8 @@ from starlette.routing import BaseRoute
 from aftercare.settings import Settings
 from bot.channel import InboundHandler
 from bot.console import ConsoleChannel
-from messages.protocol import Protocol, load_protocol
+from messages.protocol import Protocol
+from messages.protocol_files import load_protocol
 from scheduler.clock import Clock, SystemClock
 from scheduler.decisions import RetryPolicy
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher

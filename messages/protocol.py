@@ -1,20 +1,17 @@
 """The protocol is data: milestones with offsets, windows and text per locale and channel.
 
-A clinic may supply its own file (`PROTOCOL_FILE`); it is validated with the same rules as the
-built-in one and every problem is reported with the entry and the field it concerns.
+This module holds the models and their structural checks. Reading a file, checking that every
+SMS fits its budget (which needs rendering) and reporting problems with the entry and field
+they concern is `messages.protocol_files`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import string
-import tomllib
-from importlib import resources
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from messages import gsm7
 from messages.durations import Duration
@@ -38,14 +35,6 @@ WORST_CASE_VALUES = {
 # this many characters of the budget free for it.
 FIRST_SMS_RESERVE = 40
 WELCOME_CHAR_BUDGET = SMS_CHAR_BUDGET - FIRST_SMS_RESERVE
-
-
-class ProtocolError(ValueError):
-    """The protocol file is unusable; `problems` lists `where: why` lines."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 class ChannelText(BaseModel):
@@ -161,9 +150,6 @@ class Protocol(BaseModel):
                         problems.append(f"{where}.{part}: missing locale {locale!r}")
         if problems:
             raise ValueError("; ".join(problems))
-        problems = sms_budget_problems(self)
-        if problems:
-            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -179,80 +165,3 @@ class Protocol(BaseModel):
             if milestone.key == key:
                 return milestone
         raise KeyError(key)
-
-
-def sms_budget_problems(protocol: Protocol) -> list[str]:
-    """Every SMS rendering, with the longest allowed values, must fit the segment budget;
-    welcomes (normal and late) keep FIRST_SMS_RESERVE characters free."""
-    from messages.render import RenderContext, longest_sms_whens, render_late_welcome, render_text
-
-    problems = []
-    for locale in protocol.locales:
-        context = RenderContext(**WORST_CASE_VALUES, locale=locale)
-        cases: list[tuple[str, str]] = [
-            (m.key, render_text(protocol, m.key, "sms", context)) for m in protocol.milestones
-        ]
-        passed: list[str] = []
-        for milestone in protocol.timed:
-            passed.append(milestone.key)
-            for when in longest_sms_whens(locale):
-                text = render_late_welcome(protocol, "sms", context, passed, when)
-                cases.append((f"{WELCOME} after {milestone.key}", text))
-        for label, text in cases:
-            budget = WELCOME_CHAR_BUDGET if label.startswith(WELCOME) else SMS_CHAR_BUDGET
-            cost = gsm7.cost(text)
-            if cost.encoding != "GSM-7" or cost.segments > SMS_SEGMENT_BUDGET or len(text) > budget:
-                problems.append(
-                    f"{label}.{locale}.sms: {len(text)} characters, {cost.segments} "
-                    f"{cost.encoding} segments with the longest names (budget: "
-                    f"{budget} characters in {SMS_SEGMENT_BUDGET} segments)"
-                )
-    return sorted(set(problems), key=problems.index)
-
-
-def _format_errors(exc: ValidationError, data: dict[str, Any]) -> list[str]:
-    problems = []
-    for error in exc.errors():
-        loc = list(error["loc"])
-        parts: list[str] = []
-        for index, item in enumerate(loc):
-            if isinstance(item, int):
-                parts[-1] = f"{parts[-1]}[{item}]"
-                if loc[index - 1] == "milestones":
-                    with contextlib.suppress(KeyError, IndexError, TypeError):
-                        parts[-1] += f" ({data['milestones'][item]['key']})"
-            else:
-                parts.append(str(item))
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if not parts:
-            # Whole-file checks already name where each problem is.
-            problems.extend(message.split("; "))
-            continue
-        problems.append(f"{'.'.join(parts)}: {message}")
-    return problems
-
-
-def parse_protocol(text: str, source: str = "protocol") -> Protocol:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(source, [f"not valid TOML ({exc})"]) from None
-    try:
-        return Protocol.model_validate(data)
-    except ValidationError as exc:
-        raise ProtocolError(source, _format_errors(exc, data)) from None
-
-
-def load_protocol(path: str | Path | None = None) -> Protocol:
-    """The clinic's own protocol file if given, else the built-in microneedling protocol."""
-    if path is None:
-        text = (
-            resources.files("messages").joinpath("protocols/microneedling.toml").read_text("utf-8")
-        )
-        return parse_protocol(text, "built-in microneedling protocol")
-    file = Path(path)
-    try:
-        text = file.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolError(str(file), [f"cannot read ({exc})"]) from None
-    return parse_protocol(text, str(file))

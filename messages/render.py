@@ -7,14 +7,20 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from messages import gsm7
+from messages.protocol import (
+    SMS_CHAR_BUDGET,
+    SMS_SEGMENT_BUDGET,
+    WELCOME,
+    WELCOME_CHAR_BUDGET,
+    WORST_CASE_VALUES,
+    Channel,
+    Milestone,
+    Protocol,
+)
 from messages.when import format_offset, format_short_when, format_when, longest_short_when
-
-if TYPE_CHECKING:
-    from messages.protocol import Channel, Milestone, Protocol
 
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.!?;:])")
 # The longest names an SMS carries: the budget checks assume them (protocol.WORST_CASE_VALUES).
@@ -106,8 +112,6 @@ def render_late_welcome(
     first, while it fits. Once no still-off line remains, the newest allowed-again line is
     kept too: it is the one that says what stays off after it ("still no scrubs").
     """
-    from messages.protocol import WELCOME_CHAR_BUDGET
-
     context = _locale(protocol, context)
     locale = context.locale
     values = _values(protocol, channel, context)
@@ -174,3 +178,30 @@ def longest_sms_whens(locale: str) -> list[Callable[[Milestone], str]]:
     day-after-treatment form used without one."""
     longest = longest_short_when(locale)
     return [lambda _milestone: longest, lambda milestone: format_offset(milestone.offset, locale)]
+
+
+def sms_budget_problems(protocol: Protocol) -> list[str]:
+    """Every SMS rendering, with the longest allowed values, must fit the segment budget;
+    welcomes (normal and late) keep FIRST_SMS_RESERVE characters free."""
+    problems = []
+    for locale in protocol.locales:
+        context = RenderContext(**WORST_CASE_VALUES, locale=locale)
+        cases: list[tuple[str, str]] = [
+            (m.key, render_text(protocol, m.key, "sms", context)) for m in protocol.milestones
+        ]
+        passed: list[str] = []
+        for milestone in protocol.timed:
+            passed.append(milestone.key)
+            for when in longest_sms_whens(locale):
+                text = render_late_welcome(protocol, "sms", context, passed, when)
+                cases.append((f"{WELCOME} after {milestone.key}", text))
+        for label, text in cases:
+            budget = WELCOME_CHAR_BUDGET if label.startswith(WELCOME) else SMS_CHAR_BUDGET
+            cost = gsm7.cost(text)
+            if cost.encoding != "GSM-7" or cost.segments > SMS_SEGMENT_BUDGET or len(text) > budget:
+                problems.append(
+                    f"{label}.{locale}.sms: {len(text)} characters, {cost.segments} "
+                    f"{cost.encoding} segments with the longest names (budget: "
+                    f"{budget} characters in {SMS_SEGMENT_BUDGET} segments)"
+                )
+    return sorted(set(problems), key=problems.index)

@@ -14,7 +14,7 @@ from clinic.dates import (
     parse_treatment_at,
     treatment_window_problem,
 )
-from messages.protocol import load_protocol
+from messages.protocol_files import load_protocol
 
 NY = ZoneInfo("America/New_York")
 MADRID = ZoneInfo("Europe/Madrid")

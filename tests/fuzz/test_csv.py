@@ -33,7 +33,7 @@ from clinic.csv_rows import (
 )
 from clinic.keys import hash_api_key, new_api_key
 from clinic.reader import CsvSource, FileProblem, Limits
-from messages.protocol import load_protocol
+from messages.protocol_files import load_protocol
 from scheduler.clock import FakeClock
 from storage.enrollment import EnrollmentStore
 from storage.migrate import upgrade

@@ -18,7 +18,7 @@ from messages.answers import ESCALATIONS, FAQ_TOPICS, LOCALES, keyword_models, l
 from messages.conversation import PatientContext, fits_sms, reply
 from messages.faq import UNKNOWN, classify, clauses, detect_language
 from messages.inbound_text import TELEGRAM_MAX_CHARS
-from messages.protocol import load_protocol
+from messages.protocol_files import load_protocol
 from messages.redflags import check
 from tests.fuzz.harness import fuzz, long_texts
 

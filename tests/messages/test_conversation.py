@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from messages.conversation import PatientContext, Reply, fits_sms, reply
-from messages.protocol import load_protocol
+from messages.protocol_files import load_protocol
 from scheduler.clock import FakeClock
 
 TREATED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Mon 10:00 in New York, 16:00 in Madrid

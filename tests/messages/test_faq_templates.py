@@ -18,7 +18,7 @@ from messages.answers import (
     placeholders,
 )
 from messages.conversation import _Renderer, fits_sms, with_ask_separately
-from messages.protocol import load_protocol
+from messages.protocol_files import load_protocol
 from messages.when import longest_when
 
 WORST_NAME, WORST_CLINIC, WORST_PHONE = "W" * 20, "C" * 40, "+" + "9" * 15

@@ -10,12 +10,8 @@ import pytest
 
 from messages import gsm7
 from messages.milestones import passed_milestones, welcome_timeline
-from messages.protocol import (
-    FIRST_SMS_RESERVE,
-    SMS_CHAR_BUDGET,
-    WORST_CASE_VALUES,
-    load_protocol,
-)
+from messages.protocol import FIRST_SMS_RESERVE, SMS_CHAR_BUDGET, WORST_CASE_VALUES
+from messages.protocol_files import load_protocol
 from messages.render import RenderContext, render_text
 from messages.when import format_short_when
 

@@ -9,14 +9,8 @@ from pathlib import Path
 import pytest
 
 from messages import gsm7
-from messages.protocol import (
-    SMS_CHAR_BUDGET,
-    WORST_CASE_VALUES,
-    Protocol,
-    ProtocolError,
-    load_protocol,
-    parse_protocol,
-)
+from messages.protocol import SMS_CHAR_BUDGET, WORST_CASE_VALUES, Protocol
+from messages.protocol_files import ProtocolError, load_protocol, parse_protocol
 from messages.render import RenderContext, render_text
 
 PROTOCOL = load_protocol()

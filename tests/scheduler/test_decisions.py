@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from messages.protocol import load_protocol
+from messages.protocol_files import load_protocol
 from scheduler.decisions import Ready, decide
 from scheduler.ports import OutboundMessage
 from storage.models import ReminderStatus

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messages.milestones import milestone_at, passed_milestones
-from messages.protocol import Protocol, load_protocol
+from messages.protocol import Protocol
+from messages.protocol_files import load_protocol
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import plan
 
