@@ -74,6 +74,8 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
+
+
 class Clinic(Base):
     __tablename__ = "clinic"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -266,3 +268,70 @@ class TelegramDraft(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     draft: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Staff(Base):
+    """A clinic's dashboard account. The email (lower-cased) is the sign-in name, so it is
+    unique across clinics; only an Argon2 hash of the password is kept."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | nurse
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column()
+    password_changed_at: Mapped[datetime] = mapped_column()
+    last_sign_in_at: Mapped[datetime | None] = mapped_column()
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is kept.
+    A session idle for longer than the setting is over; removing the staff member ends
+    their sessions with them."""
+
+    __tablename__ = "staff_session"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInThrottle(Base):
+    """Recent failed sign-ins for one key (an account, an address, a known browser)."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column()
+
+
+class SigningKey(Base):
+    """Secrets this service signs cookies with, made on first use and shared by every
+    process on the database."""
+
+    __tablename__ = "signing_key"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class AuditEvent(Base):
+    """Who did what, when, to which record: ids only, never message text. Append-only:
+    the repository has no update or delete, and a trigger refuses both. No foreign keys,
+    so the trail outlives the staff accounts and patients it names."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_clinic_id", "clinic_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    clinic_id: Mapped[int | None] = mapped_column(Integer)
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(254))  # the email at the time
+    action: Mapped[str] = mapped_column(String(40))
+    target_kind: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(64))

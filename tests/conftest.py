@@ -24,7 +24,8 @@ PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432
 TABLES = (
     "alert_window, reminder, escalation, conversation, invite, inbound_message, treatment, "
     "patient, clinic, "
-    "telegram_conversation, telegram_draft, lane_lease"
+    "telegram_conversation, telegram_draft, lane_lease, "
+    "staff_session, staff, sign_in_throttle, signing_key, audit_event"
 )
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
 
