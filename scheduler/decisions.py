@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from messages.milestones import passed_milestones
+from messages.milestones import passed_milestones, welcome_timeline
 from messages.protocol import Channel as RenderChannel
 from messages.protocol import Protocol
 from messages.render import RenderContext, render_text
@@ -103,8 +103,13 @@ def decide(
         reminder.first_name, reminder.clinic_name, reminder.clinic_phone, reminder.language
     )
     passed = passed_milestones(reminder.performed_at, protocol, zone, reminder.registered_at)
+    # A late welcome says until when each thing is still off, in the patient's zone, as of
+    # the moment it is sent (a welcome held back by quiet hours is written at send time).
+    timeline = welcome_timeline(reminder.performed_at, protocol, zone, now) if passed else None
     rendering: RenderChannel = "sms" if reminder.channel == "sms" else "telegram"
-    text = render_text(protocol, reminder.milestone, rendering, context, passed=passed)
+    text = render_text(
+        protocol, reminder.milestone, rendering, context, passed=passed, timeline=timeline
+    )
     message = OutboundMessage(
         channel=reminder.channel,
         address=address,
