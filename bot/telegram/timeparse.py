@@ -11,9 +11,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 
 MAX_DAYS_BACK = 14
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# More digits than this is more days than a calendar holds (and timedelta refuses).
+_MAX_COUNT_DIGITS = 9
+_Instant = TypeVar("_Instant", date, datetime)
 
 
 class TimeParseError(ValueError):
@@ -206,7 +210,7 @@ def _take_date(text: str, today: date, day_first: bool) -> tuple[date | None, st
             return _make_date(int(match[1]), int(match[2]), year, today, day_first), rest
     match, rest = _take(_DAYS_AGO, text)
     if match:
-        return today - timedelta(days=int(match[1] or match[2])), rest
+        return _back(today, timedelta(days=_count(match[1] or match[2]))), rest
     match, rest = _take(_DAY_MONTH, text)
     if match:
         return _make_date(int(match[1]), _MONTHS[match[2]], None, today, True), rest
@@ -226,6 +230,21 @@ def _take_date(text: str, today: date, day_first: bool) -> tuple[date | None, st
     return None, text
 
 
+def _count(digits: str) -> int:
+    """A typed number of days, hours or minutes; refused past what any calendar holds."""
+    if len(digits) > _MAX_COUNT_DIGITS:
+        raise TimeParseError("too far back")
+    return int(digits)
+
+
+def _back(instant: _Instant, delta: timedelta) -> _Instant:
+    """`instant` minus `delta`; a huge count typed by a patient is refused, not a crash."""
+    try:
+        return instant - delta
+    except OverflowError:
+        raise TimeParseError("too far back") from None
+
+
 def _relative(text: str, now: datetime) -> datetime | None:
     if text in _NOW_WORDS:
         return now.replace(second=0, microsecond=0)
@@ -233,9 +252,9 @@ def _relative(text: str, now: datetime) -> datetime | None:
     if match is None:
         return None
     amount_text, unit = (match[1], match[2]) if match[1] else (match[3], match[4])
-    amount = int(amount_text) if amount_text.isdigit() else 1
+    amount = _count(amount_text) if amount_text.isdigit() else 1
     delta = timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount)
-    return (now - delta).replace(second=0, microsecond=0)
+    return _back(now, delta).replace(second=0, microsecond=0)
 
 
 def parse_typed_time(text: str, now: datetime, *, day_first: bool = True) -> TypedTime:

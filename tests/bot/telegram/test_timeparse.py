@@ -84,3 +84,27 @@ def test_future_and_too_old_times_are_problems_small_skew_is_not() -> None:
     assert time_problem(now + timedelta(minutes=6), now) == "future"
     assert time_problem(now - timedelta(days=14), now) is None
     assert time_problem(now - timedelta(days=14, minutes=1), now) == "too_old"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "730134 days ago",  # before year 1: date arithmetic overflows
+        "17523193 hours ago",
+        "24000000000 hours ago",  # more than timedelta holds
+        "hace 9999999999 dias",
+        "99999999999999999999 minutes ago",
+        "hace " + "9" * 5000 + " horas",  # past Python's int-from-text digit limit
+    ],
+)
+def test_a_count_further_back_than_any_calendar_is_refused_not_a_crash(typed: str) -> None:
+    """Found by the fuzz suite: these raised OverflowError, which the conversation does not
+    catch, so the patient got no reply at all."""
+    with pytest.raises(TimeParseError, match="too far back"):
+        parse_typed_time(typed, datetime(2000, 1, 15))
+
+
+def test_a_large_count_that_still_fits_the_calendar_is_a_date_for_the_caller_to_refuse() -> None:
+    typed = parse_typed_time("400 days ago", NOW)
+    assert typed.day == date(2025, 1, 28)
+    assert time_problem(datetime.combine(typed.day, time(9)), NOW) == "too_old"
