@@ -22,9 +22,14 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 run: $(STAMP)
 	$(VENV)/bin/aftercare run
 
-# The storage and dispatch tests also run on the machine's PostgreSQL.
+# The storage and dispatch tests also run on the machine's PostgreSQL. When it is down, the
+# newest installed version's "main" cluster is started (several versions may be installed).
 postgres:
-	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+		version=$$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1); \
+		if [ -z "$$version" ]; then echo "PostgreSQL is not installed (no /etc/postgresql/*)" >&2; exit 1; fi; \
+		echo "PostgreSQL is down: starting cluster $$version/main (the newest installed version)"; \
+		pg_ctlcluster --skip-systemctl-redirect $$version main start; }
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start" >&2; exit 1
 
 # The browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
