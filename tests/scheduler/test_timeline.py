@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
@@ -13,10 +13,10 @@ from messages.milestones import milestone_at, passed_milestones
 from messages.protocol import Protocol
 from messages.protocol_files import load_protocol
 from scheduler.quiet_hours import QuietHours
-from scheduler.timeline import plan
+from scheduler.timeline import PlannedReminder, plan
 
 PROTOCOL = load_protocol()
-QUIET = QuietHours.parse("21:00-08:00")
+QUIET = QuietHours(time(21), time(8))
 NEW_YORK = ZoneInfo("America/New_York")
 MADRID = ZoneInfo("Europe/Madrid")
 ZONES = sorted(
@@ -24,11 +24,11 @@ ZONES = sorted(
 )
 
 
-def local(zone: ZoneInfo, *args: int) -> datetime:
-    return datetime(*args, tzinfo=zone)  # type: ignore[misc]
+def local(zone: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=zone)
 
 
-def due(planned: list, key: str) -> datetime:  # type: ignore[type-arg]
+def due(planned: list[PlannedReminder], key: str) -> datetime:
     return next(p.due_at for p in planned if p.key == key)
 
 

@@ -3,6 +3,8 @@ by the repository, whatever path the values took."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import text
 
@@ -16,7 +18,7 @@ from storage.clinic_fields import (
 )
 from storage.patients import ClinicView, NotFoundError
 
-GOOD = {
+GOOD: dict[str, Any] = {  # check_clinic's keyword arguments
     "slug": "glow",
     "name": "Glow",
     "phone": "+12125550100",

@@ -280,6 +280,7 @@ async def test_a_receipt_for_a_timed_out_text_records_it_as_sent_without_asking_
     sms.api.accept_then_stall(2.0)
     await sms.dispatcher.dispatch_due()
     [accepted] = sms.api.created
+    assert accepted.sid is not None
     # Twilio's receipt names the reminder in its URL, so it finds the pending reminder.
     assert (await sms.status(accepted.sid, "sent", reminder_id=welcome.id)).status_code == 204
 
