@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlette.routing import BaseRoute
 from twilio.rest import Client
@@ -19,9 +19,6 @@ from scheduler.ports import Channel
 from storage.db import Database
 from storage.sms import SmsStore
 
-if TYPE_CHECKING:
-    from aftercare.settings import Settings
-
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +30,34 @@ class TwilioConfig:
     api_base_url: str = TWILIO_API_BASE_URL
     public_base_url: str | None = None
     timeout_seconds: float = 10.0
+
+
+class SmsSettings(Protocol):
+    """What the adapter reads from the service's settings (`aftercare.settings.Settings` has
+    it all; the settings live above this layer, so they are described here, not imported)."""
+
+    @property
+    def sms_enabled(self) -> bool: ...
+    @property
+    def twilio_account_sid(self) -> str | None: ...
+    @property
+    def twilio_auth_token(self) -> str | None: ...
+    @property
+    def twilio_from_number(self) -> str | None: ...
+    @property
+    def twilio_messaging_service_sid(self) -> str | None: ...
+    @property
+    def twilio_api_base_url(self) -> str: ...
+    @property
+    def twilio_timeout_seconds(self) -> float: ...
+    @property
+    def public_base_url(self) -> str | None: ...
+    @property
+    def sms_rate_per_second(self) -> float: ...
+    @property
+    def emergency_number(self) -> str: ...
+    @property
+    def default_language(self) -> str: ...
 
 
 class SmsAdapter:
@@ -67,7 +92,7 @@ class SmsAdapter:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, db: Database, inbound: InboundHandler, clock: Clock
+        cls, settings: SmsSettings, db: Database, inbound: InboundHandler, clock: Clock
     ) -> SmsAdapter:
         if not (
             settings.sms_enabled and settings.twilio_account_sid and settings.twilio_auth_token
