@@ -23,7 +23,7 @@ from messages.protocol_files import ProtocolError, load_protocol
 from messages.render import RenderContext, render_text
 from scheduler.localtime import zone_named
 from scheduler.timeline import plan
-from storage.models import ReminderStatus
+from storage.values import ReminderStatus
 
 app = typer.Typer(
     help="Microneedling aftercare reminders.",
@@ -61,6 +61,26 @@ def settings_or_exit() -> Settings:
         raise fail(str(exc)) from None
 
 
+def database_ready(settings: Settings) -> None:
+    """Stop with one line unless the database exists and is migrated; never creates one."""
+    from storage.readiness import DatabaseNotReady, require_migrated
+
+    try:
+        require_migrated(settings.database_url)
+    except DatabaseNotReady as exc:
+        raise fail(str(exc)) from None
+
+
+def database_creatable(settings: Settings) -> None:
+    """Stop with one line when the database could not be created, reached or written."""
+    from storage.readiness import DatabaseNotReady, require_creatable
+
+    try:
+        require_creatable(settings.database_url)
+    except DatabaseNotReady as exc:
+        raise fail(str(exc)) from None
+
+
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -74,10 +94,17 @@ def configure_logging(settings: Settings) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations."""
+    from sqlalchemy.exc import DBAPIError
+
     from storage.migrate import upgrade
+    from storage.readiness import connection_problem
 
     settings = settings_or_exit()
-    upgrade(settings.database_url)
+    database_creatable(settings)
+    try:
+        upgrade(settings.database_url)
+    except DBAPIError as exc:
+        raise fail(connection_problem(settings.database_url, exc)) from None
     out.print("database is up to date")
 
 
@@ -87,15 +114,30 @@ def run() -> None:
     import uvicorn
 
     from aftercare.health import startup_problem
+    from aftercare.preflight import (
+        StartupError,
+        bind_listener,
+        telegram_username,
+        with_bot_username,
+    )
     from aftercare.web import create_app, server_config
     from aftercare.wiring import build_core, build_runtime
 
     settings = settings_or_exit()
     # Before logging is set up, so a database that cannot be written stops start-up with
     # one line, not migration chatter or a traceback.
+    database_creatable(settings)
     problem = startup_problem(settings.database_url)
     if problem:
         raise fail(problem)
+    try:
+        # The port is taken before anything starts; the token is checked (and the bot's
+        # username learned for invite links) before the scheduler runs.
+        listener = bind_listener(settings.host, settings.port)
+        if settings.telegram_bot_token:
+            settings = with_bot_username(settings, telegram_username(settings))
+    except StartupError as exc:
+        raise fail(str(exc)) from None
     configure_logging(settings)
     try:
         core = build_core(settings)
@@ -104,7 +146,7 @@ def run() -> None:
     runtime = build_runtime(core)
     config = server_config(create_app(runtime), settings)
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, which runs the lifespan exit.
-    asyncio.run(uvicorn.Server(config).serve())
+    asyncio.run(uvicorn.Server(config).serve(sockets=[listener]))
     core.close()
 
 
@@ -183,7 +225,6 @@ def clinic_add(
     from clinic.keys import hash_api_key, new_api_key
     from storage.clinic_fields import ClinicFieldError, check_clinic
     from storage.enrollment import EnrollmentStore
-    from storage.migrate import upgrade
     from storage.patients import DuplicateError
 
     settings = settings_or_exit()
@@ -194,7 +235,7 @@ def clinic_add(
     problem = clinic_settings_problem(country, date_format)
     if problem:
         raise fail(problem)
-    upgrade(settings.database_url)
+    database_ready(settings)
     core = build_core(settings)
     key = new_api_key()
     try:
@@ -236,11 +277,10 @@ def patient_add(
     from clinic.dates import parse_typed_treatment, treatment_window_problem
     from scheduler.planning import NewPatient
     from storage.clinic_fields import normalise_phone
-    from storage.migrate import upgrade
     from storage.patients import DuplicateError, NotFoundError
 
     settings = settings_or_exit()
-    upgrade(settings.database_url)
+    database_ready(settings)
     core = build_core(settings)
     try:
         owner = core.patients.clinic(clinic)
@@ -291,6 +331,7 @@ def reminders(
     from storage.models import Reminder
 
     settings = settings_or_exit()
+    database_ready(settings)
     core = build_core(settings)
     with core.db.session() as session:
         query = select(Reminder).order_by(Reminder.next_attempt_at).limit(limit)
@@ -320,11 +361,20 @@ app.command("example-csv")(example_csv)
 
 
 def main() -> None:
+    from sqlalchemy.exc import DBAPIError
+
     from aftercare.help_names import name_values
+    from storage.readiness import connection_problem
 
     command = typer.main.get_command(app)
     name_values(command)
-    command()
+    try:
+        command()
+    except DBAPIError as exc:
+        # The database went away or refused a write after the checks: one line, no traceback.
+        url = load_settings().database_url
+        err.print(f"[red]error:[/red] {escape(connection_problem(url, exc))}", soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

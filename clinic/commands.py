@@ -45,12 +45,30 @@ def _settings(as_json: bool = False) -> Settings:
         raise _fail(str(exc), as_json) from None
 
 
-def _core(settings: Settings) -> Core:
+def _core(settings: Settings, as_json: bool = False) -> Core:
+    """The service's parts on a database that exists and is migrated (never made here)."""
     from aftercare.wiring import build_core
-    from storage.migrate import upgrade
+    from storage.readiness import DatabaseNotReady, require_migrated
 
-    upgrade(settings.database_url)
+    try:
+        require_migrated(settings.database_url)
+    except DatabaseNotReady as exc:
+        raise _fail(str(exc), as_json) from None
     return build_core(settings)
+
+
+def _with_bot_username(settings: Settings, as_json: bool) -> Settings:
+    """With a token but no TELEGRAM_BOT_USERNAME, the bot's username is asked of Telegram."""
+    from bot.telegram.identity import BotIdentityError, bot_username
+
+    if not settings.telegram_bot_token or settings.telegram_bot_username:
+        return settings
+    try:
+        username = bot_username(settings.telegram_bot_token, settings.telegram_api_base_url)
+    except BotIdentityError as exc:
+        message = f"{exc} (or set TELEGRAM_BOT_USERNAME to make invite links without asking)"
+        raise _fail(message, as_json) from None
+    return settings.model_copy(update={"telegram_bot_username": username})
 
 
 def issue_key(core: Core, slug: str) -> str:
@@ -79,7 +97,7 @@ def key_rotate(
     """Issue a new API key for a clinic; the old one stops working at once."""
     from storage.patients import NotFoundError
 
-    core = _core(_settings(as_json))
+    core = _core(_settings(as_json), as_json)
     try:
         key = issue_key(core, slug)
     except NotFoundError as exc:
@@ -95,7 +113,7 @@ def clinic_list(
     """List clinics with their settings and how many patients each has."""
     from storage.enrollment import EnrollmentStore
 
-    core = _core(_settings(as_json))
+    core = _core(_settings(as_json), as_json)
     try:
         summaries = EnrollmentStore(core.db).summaries()
     finally:
@@ -232,8 +250,8 @@ def enroll(
     from storage.enrollment import EnrollmentStore
     from storage.patients import NotFoundError
 
-    settings = _settings(as_json)
-    core = _core(settings)
+    settings = _with_bot_username(_settings(as_json), as_json)
+    core = _core(settings, as_json)
     try:
         store = EnrollmentStore(core.db)
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.twilio_api import FakeTwilioApi, RecordedRequest
 
 AFTERCARE = str(Path(sys.executable).with_name("aftercare"))
@@ -161,6 +162,30 @@ class TwilioInThread:
 
     def close(self) -> None:
         self._call(self.api.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+class TelegramInThread:
+    """The fake Bot API on its own event loop in a daemon thread, for `aftercare` processes."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.api = FakeTelegramApi()
+        asyncio.run_coroutine_threadsafe(self.api.start(), self._loop).result(30)
+
+    def env(self, token: str | None = None) -> dict[str, str]:
+        """Settings for a process that talks to this fake (with another token: refused)."""
+        return {
+            "TELEGRAM_BOT_TOKEN": token or self.api.token,
+            "TELEGRAM_API_BASE_URL": self.api.base_url,
+        }
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.api.stop(), self._loop).result(30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()

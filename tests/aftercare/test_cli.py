@@ -24,9 +24,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)  # migrated: commands never migrate
     monkeypatch.setenv("QUIET_HOURS", "21:00-08:00")
 
 
@@ -42,7 +42,6 @@ def test_simulate_prints_the_plan_with_local_offsets_and_texts() -> None:
     assert rows[1]["due_at"] == "2026-03-08T11:00:00-04:00"  # 24 h across the DST switch
     assert rows[4]["due_at"] == "2026-03-21T10:00:00-04:00"  # 14 days, same wall clock
     assert all(r["text"] for r in rows)
-    assert not Path("cli.db").exists()
 
 
 def test_simulate_from_a_later_registration_skips_what_is_past_and_says_what_applies() -> None:
