@@ -15,6 +15,7 @@ from aftercare.health import HealthMonitor
 from aftercare.settings import Settings
 from aftercare.wiring import ConsoleAdapter, Runtime
 from clinic.api import build_api as clinic_api
+from clinic.api_docs import docs_routes
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -43,6 +44,7 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         *runtime.routes,
         *clinic_api(runtime.core),
+        *docs_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime

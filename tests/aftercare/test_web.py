@@ -49,3 +49,19 @@ async def test_healthz_says_console_when_no_provider_is_set_up(
     finally:
         core.close()
     assert body["channels"] == ["console"]
+
+
+async def test_the_app_serves_the_api_docs_page(sqlite_url: str, clock: FakeClock) -> None:
+    core = build_core(make_settings(sqlite_url), clock)
+    app = create_app(build_runtime(core))
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as http:
+            page = await http.get("/api/docs")
+            script = await http.get("/api/docs/assets/swagger-ui-bundle.js")
+    finally:
+        core.close()
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
