@@ -64,4 +64,5 @@ async def test_the_app_serves_the_api_docs_page(sqlite_url: str, clock: FakeCloc
         core.close()
     assert page.status_code == 200 and "swagger-ui" in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
-    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
