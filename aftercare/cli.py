@@ -16,6 +16,7 @@ from rich.table import Table
 from aftercare.ask import ask as ask_command
 from aftercare.example_command import example_csv
 from aftercare.settings import ConfigError, Settings, load_settings
+from aftercare.staff_cli import staff_app
 from clinic import commands as clinic_commands
 from messages.milestones import passed_milestones
 from messages.protocol import Channel as RenderChannel
@@ -43,6 +44,7 @@ clinic_app.command("date-format")(clinic_commands.clinic_date_format)
 clinic_app.command("set")(clinic_commands.clinic_set)
 app.command("enroll")(clinic_commands.enroll)
 app.add_typer(patient_app, name="patient")
+app.add_typer(staff_app, name="staff")
 
 out = Console()
 err = Console(stderr=True)

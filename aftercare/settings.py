@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = "https://api.twilio.com"
     twilio_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Clinic dashboard: a session unused for this long is signed out.
+    dashboard_idle_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

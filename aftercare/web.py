@@ -1,4 +1,4 @@
-"""The HTTP app: health, provider webhooks and (later) the clinic API and dashboard."""
+"""The HTTP app: health, provider webhooks, the clinic API and the clinic dashboard."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from aftercare.dashboard.app import dashboard_routes
 from aftercare.health import HealthMonitor
 from aftercare.settings import Settings
 from aftercare.wiring import ConsoleAdapter, Runtime
@@ -45,6 +46,7 @@ def create_app(runtime: Runtime) -> Starlette:
         *runtime.routes,
         *clinic_api(runtime.core),
         *docs_routes(),
+        *dashboard_routes(runtime),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime

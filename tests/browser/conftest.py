@@ -11,6 +11,8 @@
 - `page_guard`: what the page's guard recorded, for tests that provoke a problem.
 - `serve_asgi`: serve any ASGI app on 127.0.0.1 in a thread; returns its `ServedApp`.
 - `screenshot`: save a named full-page screenshot (for looking at the pages).
+- `dashboard_site`: the whole service on a SQLite file with two clinics, and a helper to
+  add staff and sign in through the form (tests/browser/dashboard_site.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from starlette.types import ASGIApp
 
+from tests.browser.dashboard_site import DashboardSite, open_dashboard_site
 from tests.browser.harness import PageGuard, ServedApp, pump_events
 
 MOBILE = (390, 844)
@@ -134,3 +137,12 @@ def serve_asgi() -> Iterator[Callable[[ASGIApp], ServedApp]]:
     yield serve
     for app in reversed(served):
         app.stop()
+
+
+@pytest.fixture
+def dashboard_site(
+    sqlite_url: str, serve_asgi: Callable[[ASGIApp], ServedApp]
+) -> Iterator[DashboardSite]:
+    site = open_dashboard_site(sqlite_url, serve_asgi)
+    yield site
+    site.core.close()

@@ -6,6 +6,7 @@
 //   data-sms-max-segments="2", data-sms-text="{units} / {limit} ...", data-sms-too-long,
 //   data-sms-ucs2 (names the characters that force the shorter UCS-2 segments).
 // - <form data-confirm="Question?"> (or a submit button with data-confirm) asks first.
+// - The navigation's current tab is scrolled into sight when the tabs overflow.
 (function () {
   "use strict";
 
@@ -118,7 +119,22 @@
     }
   }
 
+  // On a phone the navigation scrolls sideways: keep the current page's tab in sight.
+  function showCurrentTab() {
+    var current = document.querySelector(".nav [aria-current='page']");
+    if (!current) {
+      return;
+    }
+    var list = current.closest("ul");
+    var item = current.getBoundingClientRect();
+    var box = list.getBoundingClientRect();
+    if (item.right > box.right || item.left < box.left) {
+      list.scrollLeft += item.left - box.left - (box.width - item.width) / 2;
+    }
+  }
+
   function start() {
+    showCurrentTab();
     var areas = document.querySelectorAll("textarea[data-sms-counter]");
     for (var i = 0; i < areas.length; i++) {
       watchSms(areas[i]);

@@ -71,12 +71,20 @@ def test_a_nurse_sees_inbox_patients_and_stats() -> None:
     assert nav_links(html) == ["/app", "/app/patients", "/app/stats"]
 
 
-def test_an_admin_also_sees_import_and_audit() -> None:
+def test_an_admin_also_sees_import_staff_audit_and_the_api_key() -> None:
     html = ENV.get_template("base.html").render(
         **signed_in(staff={"email": "a@glow.example", "role": "admin"}, nav_active="audit")
     )
 
-    assert nav_links(html) == ["/app", "/app/patients", "/app/import", "/app/stats", "/app/audit"]
+    assert nav_links(html) == [
+        "/app",
+        "/app/patients",
+        "/app/import",
+        "/app/stats",
+        "/app/staff",
+        "/app/audit",
+        "/app/settings/api-key",
+    ]
     assert re.search(r'<a href="/app/audit" aria-current="page">', html)
 
 
