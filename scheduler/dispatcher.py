@@ -26,7 +26,8 @@ from messages.protocol import Protocol
 from scheduler.clock import Clock
 from scheduler.decisions import PatientFlag, Ready, RetryPolicy, after_send, decide
 from scheduler.group_commit import GroupCommit
-from scheduler.ports import Channel, SendResult
+from scheduler.observe import DispatchObserver, NoObserver, Settled
+from scheduler.ports import Channel, SendResult, SendStatus
 from scheduler.quiet_hours import QuietHours
 from scheduler.rate_limit import RateLimiter
 from storage.models import ReminderStatus
@@ -81,6 +82,7 @@ class Dispatcher:
         clock: Clock,
         config: DispatchConfig,
         owner: str | None = None,
+        observer: DispatchObserver | None = None,
     ) -> None:
         self.reminders = reminders
         self.patients = patients
@@ -90,6 +92,7 @@ class Dispatcher:
         self.clock = clock
         self.config = config
         self.owner = owner or engine_id()
+        self.observer: DispatchObserver = observer or NoObserver()
         self.available = frozenset(self.lanes)
         self._locks = {name: asyncio.Lock() for name in self.lanes}
         self._starting = {name: asyncio.Lock() for name in self.lanes}  # FIFO: slot order
@@ -225,6 +228,7 @@ class Dispatcher:
                 ready.append(decision)
             else:
                 decided.append(decision)
+                self._observe(Settled(lane.name, reminder.milestone, decision.status, False))
         if lane.leased:
             sent = await self._deliver_paced(lane, ready, decided)
         else:
@@ -297,6 +301,18 @@ class Dispatcher:
         )
         if result.retry_after:
             lane.limiter.pause(result.retry_after)
+        sent = outcome.status == ReminderStatus.SENT
+        self._observe(
+            Settled(
+                lane.name,
+                item.reminder.milestone,
+                outcome.status,
+                True,
+                lateness=outcome.at - item.reminder.due_at if sent else None,
+                error_code=None if sent else (result.error_code or outcome.error_code),
+                transient_error=result.status == SendStatus.TRANSIENT,
+            )
+        )
         log.info(
             "reminder %s %s on %s: %s",
             item.reminder.id,
@@ -305,6 +321,12 @@ class Dispatcher:
             outcome.status.value,
         )
         return outcome, flag
+
+    def _observe(self, event: Settled) -> None:
+        try:
+            self.observer.settled(event)
+        except Exception:  # watching must never stop a send
+            log.exception("the dispatch observer raised")
 
     def _mark(self, ids: Sequence[int]) -> set[int]:
         return self.reminders.mark_sending(ids, self.owner)

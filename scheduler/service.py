@@ -13,22 +13,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from scheduler.dispatcher import Dispatcher
+from scheduler.observe import Swept
 
 log = logging.getLogger(__name__)
 
 STALL_INTERVALS = 3
+# The hourly purge of old personal data (README: retention), given the current instant;
+# returns what it removed, by kind, for the log.
+Purge = Callable[[datetime], dict[str, int]]
 
 
 class DispatchService:
-    def __init__(self, dispatcher: Dispatcher, sweep_interval: float) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, sweep_interval: float, purge: Purge | None = None
+    ) -> None:
         self.dispatcher = dispatcher
         self.sweep_interval = sweep_interval
+        self._purge = purge
         self._scheduler: AsyncIOScheduler | None = None
         self._armed_at: datetime | None = None
         self._sweep_sending: asyncio.Task[None] | None = None
@@ -111,14 +119,19 @@ class DispatchService:
         now = self.dispatcher.clock.now()
         repo = self.dispatcher.reminders
         recovery = await asyncio.to_thread(repo.recover_expired_claims, now)
-        expired = await asyncio.to_thread(repo.expire_overdue, now)
+        expired = await asyncio.to_thread(repo.expire_overdue_by, now)
         if recovery.released or recovery.in_doubt or expired:
             log.info(
                 "sweep: %s claims released, %s in doubt, %s expired",
                 recovery.released,
                 recovery.in_doubt,
-                expired,
+                expired.total(),
             )
+        if recovery.in_doubt or expired:
+            try:
+                self.dispatcher.observer.swept(Swept(expired, recovery.in_doubt_by))
+            except Exception:
+                log.exception("the dispatch observer raised")
         self.last_sweep_at = self.dispatcher.clock.now()
 
     async def wake(self) -> None:
@@ -135,6 +148,11 @@ class DispatchService:
         pruned = await asyncio.to_thread(self.dispatcher.patients.prune_inbound, cutoff)
         if pruned:
             log.info("maintenance: %s old webhook ids pruned", pruned)
+        if self._purge is not None:
+            purged = await asyncio.to_thread(self._purge, self.dispatcher.clock.now())
+            if any(purged.values()):
+                counts = ", ".join(f"{count} {kind}" for kind, count in purged.items())
+                log.info("maintenance: retention purged %s", counts)
 
     async def _rearm(self) -> None:
         # Only lanes this engine sends on: a lane another engine holds would wake it at once.

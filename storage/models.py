@@ -147,6 +147,12 @@ class Reminder(Base):
             sqlite_where=text("provider_message_id IS NOT NULL"),
             postgresql_where=text("provider_message_id IS NOT NULL"),
         ),
+        Index(
+            "ix_reminder_settled",
+            "settled_at",
+            sqlite_where=text("settled_at IS NOT NULL"),
+            postgresql_where=text("settled_at IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id"))
@@ -168,12 +174,24 @@ class Reminder(Base):
     delivered_at: Mapped[datetime | None] = mapped_column()
     encoding: Mapped[str | None] = mapped_column(String(8))
     segments: Mapped[int | None] = mapped_column(Integer)
+    # When it reached sent, failed, expired or in doubt (for the last day's statistics).
+    settled_at: Mapped[datetime | None] = mapped_column()
 
 
 class Conversation(Base):
-    """One inbound message and what we answered."""
+    """One inbound message and what we answered. After RETENTION_DAYS the texts of a
+    finished treatment's conversations are purged; the row (topic, escalation) stays."""
 
     __tablename__ = "conversation"
+    __table_args__ = (
+        Index("ix_conversation_created", "created_at"),
+        Index(
+            "ix_conversation_unpurged",
+            "created_at",
+            sqlite_where=text("inbound_text IS NOT NULL OR reply_text IS NOT NULL"),
+            postgresql_where=text("inbound_text IS NOT NULL OR reply_text IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"))

@@ -7,8 +7,9 @@ engine died between handing a message to the provider and recording the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +22,16 @@ from storage.values import ClaimedReminder as ClaimedReminder
 from storage.values import Outcome as Outcome
 
 S = ReminderStatus
+# Statuses a reminder ends in through `record` (pending means a retry is planned).
+SETTLED = frozenset({S.SENT, S.FAILED, S.EXPIRED, S.CANCELLED, S.SKIPPED})
+Tally = Counter[tuple[str, str]]  # (channel, milestone) -> reminders
 
 
 @dataclass(frozen=True)
 class Recovery:
     released: int  # claimed but never handed to a provider: safely back to pending
     in_doubt: int  # handed to a provider by an engine that then died
+    in_doubt_by: Tally = field(default_factory=Counter)  # the same, by channel and milestone
 
 
 class ReminderRepository:
@@ -157,6 +162,7 @@ class ReminderRepository:
                 segments=func.coalesce(
                     bindparam("b_segments", type_=Reminder.segments.type), Reminder.segments
                 ),
+                settled_at=bindparam("b_settled_at", type_=Reminder.settled_at.type),
             )
             .execution_options(synchronize_session=False)
         )
@@ -175,28 +181,43 @@ class ReminderRepository:
                 .values(status=S.PENDING, claimed_by=None, lease_until=None)
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
-            doubtful = session.execute(
-                update(Reminder)
-                .where(Reminder.status == S.SENDING, Reminder.lease_until < now)
-                .values(
-                    status=S.IN_DOUBT,
-                    claimed_by=None,
-                    lease_until=None,
-                    last_error="engine stopped while the provider was being called",
+            doubtful = _tally(
+                session.execute(
+                    update(Reminder)
+                    .where(Reminder.status == S.SENDING, Reminder.lease_until < now)
+                    .values(
+                        status=S.IN_DOUBT,
+                        claimed_by=None,
+                        lease_until=None,
+                        last_error="engine stopped while the provider was being called",
+                        settled_at=now,
+                    )
+                    .returning(Reminder.channel, Reminder.milestone)
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-        return Recovery(int(released), int(doubtful))
+            )
+        return Recovery(int(released), doubtful.total(), doubtful)
 
     def expire_overdue(self, now: datetime) -> int:
+        return self.expire_overdue_by(now).total()
+
+    def expire_overdue_by(self, now: datetime) -> Tally:
+        """Expire what can no longer be sent in its window; how many, by channel and
+        milestone (for the metrics)."""
         with self._db.session() as session:
-            result = session.execute(
-                update(Reminder)
-                .where(Reminder.status == S.PENDING, Reminder.expires_at <= now)
-                .values(status=S.EXPIRED, last_error="window closed before it could be sent")
-                .execution_options(synchronize_session=False)
+            return _tally(
+                session.execute(
+                    update(Reminder)
+                    .where(Reminder.status == S.PENDING, Reminder.expires_at <= now)
+                    .values(
+                        status=S.EXPIRED,
+                        last_error="window closed before it could be sent",
+                        settled_at=now,
+                    )
+                    .returning(Reminder.channel, Reminder.milestone)
+                    .execution_options(synchronize_session=False)
+                )
             )
-        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def earliest_pending(self, channels: Sequence[str]) -> datetime | None:
         with self._db.session() as session:
@@ -248,7 +269,12 @@ def _outcome_row(o: Outcome) -> dict[str, object]:
         "b_sent_at": o.at if o.status == S.SENT else None,
         "b_encoding": o.encoding,
         "b_segments": o.segments,
+        "b_settled_at": o.at if o.status in SETTLED else None,
     }
+
+
+def _tally(rows: Iterable[Any]) -> Tally:
+    return Counter((str(row[0]), str(row[1])) for row in rows)
 
 
 def _details() -> Select[*tuple[Any, ...]]:
