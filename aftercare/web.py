@@ -14,8 +14,7 @@ from starlette.routing import Route
 from aftercare.dashboard.app import dashboard_routes
 from aftercare.health import HealthMonitor
 from aftercare.settings import Settings
-from aftercare.wiring import ConsoleAdapter, Runtime
-from clinic.api import build_api as clinic_api
+from aftercare.wiring import ConsoleAdapter, Runtime, clinic_api
 from clinic.api_docs import docs_routes
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Protocol as TypingProtocol
 from typing import TextIO
 
@@ -15,6 +16,9 @@ from starlette.routing import BaseRoute
 from aftercare.settings import Settings
 from bot.channel import InboundHandler
 from bot.console import ConsoleChannel
+from bot.telegram.invites import invite_url
+from clinic.api import build_api
+from clinic.reader import Limits
 from messages.protocol import Protocol
 from messages.protocol_files import load_protocol
 from scheduler.clock import Clock, SystemClock
@@ -25,6 +29,7 @@ from scheduler.ports import Channel
 from scheduler.rate_limit import RateLimiter
 from scheduler.service import DispatchService
 from storage.db import Database
+from storage.enrollment import EnrollmentStore
 from storage.patients import PatientRepository
 from storage.reminders import ReminderRepository
 
@@ -63,6 +68,26 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         ReminderRepository(db),
         PatientRepository(db),
         planner,
+    )
+
+
+def invite_links(bot_username: str | None) -> Callable[[str], str] | None:
+    """Invite token -> the bot's deep link; None without a bot username (no invites made)."""
+    if not bot_username:
+        return None
+    invite_url(bot_username, "check")  # a bad username fails here, not mid-import
+    return partial(invite_url, bot_username)
+
+
+def clinic_api(core: Core, limits: Limits | None = None) -> list[BaseRoute]:
+    """The clinic API's routes on this core's parts."""
+    return build_api(
+        planner=core.planner,
+        store=EnrollmentStore(core.db),
+        clock=core.clock,
+        invite_ttl=timedelta(hours=core.settings.invite_ttl_hours),
+        invite_link=invite_links(core.settings.telegram_bot_username),
+        limits=limits,
     )
 
 
@@ -158,14 +183,14 @@ class Runtime:
     async def start(self) -> None:
         for adapter in self.adapters:
             await adapter.start()
-        self.core.planner.on_planned = self.service.notify
+        self.core.planner.subscribe(self.service.notify)
         await self.service.start()
 
     async def stop(self) -> None:
         await self.service.stop()
         for adapter in reversed(self.adapters):
             await adapter.stop()
-        self.core.planner.on_planned = None
+        self.core.planner.unsubscribe(self.service.notify)
 
 
 def build_runtime(core: Core, console_stream: TextIO | None = None) -> Runtime:

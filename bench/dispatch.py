@@ -114,7 +114,7 @@ async def _lateness(core: Core, count: int, spread: float) -> list[float]:
     channel = NullChannel()
     service = DispatchService(dispatcher_for(core, channel), sweep_interval=3600)
     await service.start()
-    core.planner.on_planned = service.notify
+    core.planner.subscribe(service.notify)
     clinic = core.patients.add_clinic("late", "Late Clinic", "+15551234567", "UTC")
     start = datetime.now(UTC) + timedelta(seconds=2)
     # Treated 24 h before a random instant in the next `spread` seconds: the makeup reminder

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aftercare.settings import Settings
-from aftercare.wiring import build_core
+from aftercare.wiring import build_core, invite_links
 from clinic.importer import Importer
 from clinic.reader import Limits
 from scheduler.clock import FakeClock
@@ -88,7 +88,7 @@ def main() -> None:
         store,
         core.planner,
         invite_ttl=timedelta(hours=settings.invite_ttl_hours),
-        bot_username=settings.telegram_bot_username,
+        invite_link=invite_links(settings.telegram_bot_username),
         limits=Limits(max_rows=max(args.rows, 1)),
         batch_size=args.batch,
     )

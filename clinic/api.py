@@ -22,12 +22,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.http_body import BodyTooLarge, UnsupportedMediaType
-from clinic.importer import Importer
+from clinic.importer import Importer, InviteLink
 from clinic.keys import hash_api_key, plausible_key
 from clinic.openapi import OPENAPI
 from clinic.reader import FileProblem, FileTooLarge, Limits
 from clinic.upload import MalformedUpload, read_upload
 from scheduler.clock import Clock
+from scheduler.planning import Planner
 from storage.enrollment import ClinicProfile, EnrollmentStore, PatientDetail
 
 log = logging.getLogger(__name__)
@@ -274,17 +275,21 @@ def patient_json(detail: PatientDetail) -> dict[str, Any]:
     }
 
 
-def build_api(core: Any, limits: Limits | None = None) -> list[BaseRoute]:
-    """The API's routes for the composition root (`core` is an aftercare.wiring.Core)."""
+def build_api(
+    *,
+    planner: Planner,
+    store: EnrollmentStore,
+    clock: Clock,
+    invite_ttl: timedelta,
+    invite_link: InviteLink | None,
+    limits: Limits | None = None,
+) -> list[BaseRoute]:
+    """The API's routes. `invite_link` turns an invite token into the link a patient taps
+    (None: no bot, so no invites are made)."""
     limits = limits or Limits()
-    store = EnrollmentStore(core.db)
     importer = Importer(
-        store,
-        core.planner,
-        invite_ttl=timedelta(hours=core.settings.invite_ttl_hours),
-        bot_username=core.settings.telegram_bot_username,
-        limits=limits,
+        store, planner, invite_ttl=invite_ttl, invite_link=invite_link, limits=limits
     )
-    limiter = FailedAuthLimiter(core.clock)
-    known_keys = KnownKeyHashes(core.patients.api_key_hashes, core.clock)
-    return routes(ApiDeps(store, importer, core.clock, limiter, limits, known_keys))
+    limiter = FailedAuthLimiter(clock)
+    known_keys = KnownKeyHashes(store.api_key_hashes, clock)
+    return routes(ApiDeps(store, importer, clock, limiter, limits, known_keys))

@@ -244,6 +244,7 @@ def enroll(
     Exit status: 0 every row imported, 2 some rows rejected (the valid ones are imported),
     1 nothing could be read.
     """
+    from aftercare.wiring import invite_links
     from clinic.importer import Importer
     from clinic.reader import FileProblem
     from clinic.report import ReportWriter, summary_lines
@@ -262,7 +263,7 @@ def enroll(
             store,
             core.planner,
             invite_ttl=timedelta(hours=settings.invite_ttl_hours),
-            bot_username=settings.telegram_bot_username,
+            invite_link=invite_links(settings.telegram_bot_username),
         )
         with ExitStack() as stack:
             try:

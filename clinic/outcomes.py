@@ -16,6 +16,7 @@ from clinic.csv_rows import RowError
 
 LISTED_ERRORS = 1000
 LISTED_WARNINGS = 20
+IMPORTED = ("created", "updated", "unchanged")
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,22 @@ class ImportResult:
     def count(self, status: str) -> None:
         if status in ("created", "updated", "unchanged", "rejected"):
             setattr(self, status, getattr(self, status) + 1)
+
+    def record(self, outcome: RowOutcome, *, errors_listed: bool) -> None:
+        """Count one row's outcome from the second pass; `errors_listed`: the first pass
+        already listed its errors. Imported rows join `patients` when it is collected."""
+        self.count(outcome.status)
+        if outcome.status == "rejected" and not errors_listed:
+            self.errors.extend(outcome.errors)
+        if self.patients is not None and outcome.status in IMPORTED:
+            self.patients.append(
+                {
+                    "row": outcome.row,
+                    "external_id": outcome.external_id,
+                    "status": outcome.status,
+                    "invite_url": outcome.invite_url,
+                }
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from messages.protocol import Protocol
 from scheduler.clock import Clock
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import PlannedReminder, plan
-from storage.bulk import ReminderInsert, insert_reminders
+from storage.bulk import (
+    PatientInsert,
+    ReminderInsert,
+    insert_patients,
+    insert_reminders,
+    insert_treatments,
+)
 from storage.db import Database
-from storage.models import Base, Patient, Reminder, ReminderStatus, Treatment
+from storage.models import Patient, Reminder, ReminderStatus, Treatment
 from storage.patients import DuplicateError, NotFoundError
 
-PATIENTS = Base.metadata.tables["patient"]
-TREATMENTS = Base.metadata.tables["treatment"]
+_PLAN_MEMO = 8192  # plans kept for reuse (a few MB), whatever the batch
+_EARLIEST_PLANNED = "planner.earliest_planned"  # Session.info key until the commit
 
 # Clocks disagree a little; a treatment "in the future" by less than this is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -61,7 +67,23 @@ class Registration:
     planned: list[PlannedReminder]
 
 
+@dataclass(frozen=True)
+class NewTreatment:
+    """A treatment for a stored patient, planned in their zone, sent on their channel."""
+
+    patient_id: int
+    timezone: str
+    channel: str
+    treated_at: datetime
+
+
+PlannedListener = Callable[[datetime], None]  # the earliest due time just stored
+
+
 class Planner:
+    """Every new patient, treatment and plan is written here (`enroll`, `add_treatments`),
+    and subscribers hear of each plan once its transaction commits."""
+
     def __init__(
         self,
         db: Database,
@@ -69,17 +91,49 @@ class Planner:
         default_protocol: Protocol,
         quiet: QuietHours | None,
         clock: Clock,
-        on_planned: Callable[[datetime], None] | None = None,
     ) -> None:
         self.db = db
         self.protocols = protocols
         self.default_protocol = default_protocol
         self.quiet = quiet
         self.clock = clock
-        self.on_planned = on_planned  # lets a running engine wake earlier
+        self._listeners: list[PlannedListener] = []
+        self._plans: dict[tuple[datetime, str, datetime, bool], list[PlannedReminder]] = {}
 
     def protocol(self, name: str | None) -> Protocol:
         return self.protocols.get(name or "", self.default_protocol)
+
+    # -- the "planned" notification -----------------------------------------------------------
+
+    def subscribe(self, listener: PlannedListener) -> None:
+        """Call `listener` with the earliest due time of every plan stored from now on, after
+        its transaction commits (a running engine wakes earlier for it)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: PlannedListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _announce_on_commit(self, session: Session, planned: Iterable[PlannedReminder]) -> None:
+        if not self._listeners:
+            return
+        earliest = min((p.due_at for p in planned), default=None)
+        if earliest is None:
+            return
+        waiting = session.info.get(_EARLIEST_PLANNED)
+        if waiting is None:
+            event.listen(session, "after_commit", self._after_commit)
+            event.listen(session, "after_rollback", _forget_planned)
+        if waiting is None or earliest < waiting:
+            session.info[_EARLIEST_PLANNED] = earliest
+
+    def _after_commit(self, session: Session) -> None:
+        earliest = session.info.pop(_EARLIEST_PLANNED, None)
+        if earliest is not None:
+            for listener in list(self._listeners):
+                listener(earliest)
+
+    # -- registering ------------------------------------------------------------------------
 
     def register(
         self,
@@ -90,8 +144,7 @@ class Planner:
         welcome_now: bool = False,
     ) -> Registration:
         now = self.clock.now()
-        protocol = self.default_protocol
-        problem = treatment_time_problem(treated_at, now, protocol)
+        problem = treatment_time_problem(treated_at, now, self.default_protocol)
         if problem:
             raise ValueError(problem)
         with self.db.session() as session:
@@ -102,79 +155,59 @@ class Planner:
             )
             if exists is not None:
                 raise DuplicateError(f"patient {patient.external_id!r} already exists")
-            row = Patient(
-                clinic_id=clinic_id,
-                external_id=patient.external_id,
-                first_name=patient.first_name,
-                phone=patient.phone,
-                telegram_chat_id=patient.telegram_chat_id,
-                timezone=patient.timezone,
-                language=patient.language,
-                channel=patient.preferred_channel(),
-                sms_opted_out=False,
-                sms_unreachable=False,
-                telegram_unreachable=False,
-                paused=False,
-                created_at=now,
+            [registration] = self.enroll(
+                session, clinic_id, [(patient, treated_at)], now, welcome_now=welcome_now
             )
-            session.add(row)
-            session.flush()
-            registration = self.add_treatment(
-                session, row, treated_at, now, welcome_now=welcome_now
-            )
-        self._notify(registration.planned)
         return registration
 
     def register_batch(
         self, clinic_id: int, items: Sequence[tuple[NewPatient, datetime]]
     ) -> list[Registration]:
-        """Many new patients in one transaction: three bulk inserts instead of 2n+1 statements.
+        """Many new patients in one transaction.
 
         Treatment times must already be valid (`treatment_time_problem`); the clinic's import
         validates every row before it gets here.
         """
-        now = self.clock.now()
-        protocol = self.default_protocol
-        zones: dict[str, ZoneInfo] = {}
         with self.db.session() as session:
-            # Core statements on the tables: the ORM's bulk path costs more than SQLite does.
-            connection = session.connection()
-            patient_ids = list(
-                connection.scalars(
-                    insert(PATIENTS).returning(PATIENTS.c.id, sort_by_parameter_order=True),
-                    [_patient_row(clinic_id, patient, now) for patient, _ in items],
+            return self.enroll(session, clinic_id, items, self.clock.now())
+
+    def enroll(
+        self,
+        session: Session,
+        clinic_id: int,
+        items: Sequence[tuple[NewPatient, datetime]],
+        now: datetime,
+        *,
+        welcome_now: bool = False,
+    ) -> list[Registration]:
+        """New patients (external ids not yet in the clinic) with their treatments and plans,
+        inside the caller's transaction, so a patient is never stored without its plan."""
+        patient_ids = insert_patients(
+            session,
+            clinic_id,
+            [
+                PatientInsert(
+                    patient.external_id,
+                    patient.first_name,
+                    patient.phone,
+                    patient.telegram_chat_id,
+                    patient.timezone,
+                    patient.language,
+                    patient.preferred_channel(),
                 )
-            )
-            treatment_ids = list(
-                connection.scalars(
-                    insert(TREATMENTS).returning(TREATMENTS.c.id, sort_by_parameter_order=True),
-                    [
-                        {
-                            "patient_id": pid,
-                            "performed_at": treated_at,
-                            "registered_at": now,
-                            "protocol": protocol.name,
-                        }
-                        for pid, (_, treated_at) in zip(patient_ids, items, strict=True)
-                    ],
-                )
-            )
-            registrations = []
-            rows: list[ReminderInsert] = []
-            for pid, tid, (patient, treated_at) in zip(
-                patient_ids, treatment_ids, items, strict=True
-            ):
-                zone = zones.get(patient.timezone) or zones.setdefault(
-                    patient.timezone, ZoneInfo(patient.timezone)
-                )
-                planned = plan(treated_at, protocol, zone, self.quiet, now)
-                rows.extend(
-                    reminder_insert(tid, pid, patient.preferred_channel(), p) for p in planned
-                )
-                registrations.append(Registration(pid, tid, planned))
-            insert_reminders(session, rows)
-        self._notify([p for r in registrations for p in r.planned[:1]])
-        return registrations
+                for patient, _ in items
+            ],
+            now,
+        )
+        return self.add_treatments(
+            session,
+            [
+                NewTreatment(pid, patient.timezone, patient.preferred_channel(), treated_at)
+                for pid, (patient, treated_at) in zip(patient_ids, items, strict=True)
+            ],
+            now,
+            welcome_now=welcome_now,
+        )
 
     def add_treatment(
         self,
@@ -185,29 +218,62 @@ class Planner:
         *,
         welcome_now: bool = False,
     ) -> Registration:
-        """Inside the caller's transaction, so a patient is never stored without its plan."""
-        protocol = self.default_protocol
-        planned = plan(
-            treated_at,
-            protocol,
-            ZoneInfo(patient.timezone),
-            self.quiet,
+        """A new treatment for a stored patient, inside the caller's transaction."""
+        [registration] = self.add_treatments(
+            session,
+            [NewTreatment(patient.id, patient.timezone, patient.channel, treated_at)],
             now,
             welcome_now=welcome_now,
         )
-        treatment = Treatment(
-            patient_id=patient.id,
-            performed_at=treated_at,
-            registered_at=now,
-            protocol=protocol.name,
-        )
-        session.add(treatment)
-        session.flush()
-        insert_reminders(
+        return registration
+
+    def add_treatments(
+        self,
+        session: Session,
+        items: Sequence[NewTreatment],
+        now: datetime,
+        *,
+        welcome_now: bool = False,
+    ) -> list[Registration]:
+        """New treatments (one per patient) and their reminders, in the caller's transaction."""
+        treatment_ids = insert_treatments(
             session,
-            [reminder_insert(treatment.id, patient.id, patient.channel, p) for p in planned],
+            [(item.patient_id, item.treated_at) for item in items],
+            now,
+            self.default_protocol.name,
         )
-        return Registration(patient.id, treatment.id, planned)
+        registrations = []
+        rows: list[ReminderInsert] = []
+        for item, tid in zip(items, treatment_ids, strict=True):
+            planned = self.plan_for(item.treated_at, item.timezone, now, welcome_now=welcome_now)
+            rows.extend(reminder_insert(tid, item.patient_id, item.channel, p) for p in planned)
+            registrations.append(Registration(item.patient_id, tid, planned))
+        insert_reminders(session, rows)
+        self._announce_on_commit(session, (p for r in registrations for p in r.planned))
+        return registrations
+
+    def plan_for(
+        self, treated_at: datetime, timezone: str, now: datetime, *, welcome_now: bool = False
+    ) -> list[PlannedReminder]:
+        """The default protocol's plan; the same list for the same inputs (do not change it).
+
+        plan() is pure and a batch registers everyone at the same `now`: patients treated at
+        the same time in the same zone (a clinic's booking slots) share a plan.
+        """
+        key = (treated_at, timezone, now, welcome_now)
+        planned = self._plans.get(key)
+        if planned is None:
+            if len(self._plans) >= _PLAN_MEMO:
+                self._plans.clear()
+            planned = self._plans[key] = plan(
+                treated_at,
+                self.default_protocol,
+                ZoneInfo(timezone),
+                self.quiet,
+                now,
+                welcome_now=welcome_now,
+            )
+        return planned
 
     def reschedule(self, treatment_id: int, treated_at: datetime) -> list[PlannedReminder]:
         """The treatment time was corrected: move pending reminders, skip ones now past,
@@ -231,7 +297,6 @@ class Planner:
                 treated_at,
                 now,
             )
-        self._notify(planned)
         return planned
 
     def reschedule_in(
@@ -273,6 +338,7 @@ class Planner:
                 fresh.append(reminder_insert(treatment_id, patient_id, channel, new))
         session.flush()
         insert_reminders(session, fresh)
+        self._announce_on_commit(session, planned.values())
         return list(planned.values())
 
     def cancel(self, treatment_id: int) -> int:
@@ -291,27 +357,9 @@ class Planner:
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def _notify(self, planned: list[PlannedReminder]) -> None:
-        if self.on_planned is not None and planned:
-            self.on_planned(min(p.due_at for p in planned))
 
-
-def _patient_row(clinic_id: int, patient: NewPatient, now: datetime) -> dict[str, object]:
-    return {
-        "clinic_id": clinic_id,
-        "external_id": patient.external_id,
-        "first_name": patient.first_name,
-        "phone": patient.phone,
-        "telegram_chat_id": patient.telegram_chat_id,
-        "timezone": patient.timezone,
-        "language": patient.language,
-        "channel": patient.preferred_channel(),
-        "sms_opted_out": False,
-        "sms_unreachable": False,
-        "telegram_unreachable": False,
-        "paused": False,
-        "created_at": now,
-    }
+def _forget_planned(session: Session, *_: object) -> None:
+    session.info.pop(_EARLIEST_PLANNED, None)
 
 
 def reminder_insert(

@@ -1,8 +1,8 @@
-"""Storage for clinic enrollment: clinic profiles and keys, bulk patient writes, erasure.
+"""Storage for clinic enrollment: clinic profiles and keys, bulk patient updates, erasure.
 
-The bulk writers take the caller's session so a whole batch (patients, treatments,
-reminders, invites) commits or rolls back together. Lookups and dry runs go through
-`reading()`, which never takes SQLite's write lock.
+New patients, treatments and reminders go through `storage.bulk`. The bulk writers here
+take the caller's session too, so a whole batch commits or rolls back together. Lookups
+and dry runs go through `reading()`, which never takes SQLite's write lock.
 """
 
 from __future__ import annotations
@@ -124,11 +124,6 @@ class PatientDetail:
     reminders: list[ReminderView]
 
 
-# (treatment_id, patient_id, milestone, channel, due_at, expires_at), instants aware
-# (external_id, first_name, phone, timezone, language, channel)
-PatientInsert = tuple[str, str | None, str | None, str, str, str]
-
-
 class EnrollmentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -196,6 +191,12 @@ class EnrollmentStore:
         with self.reading() as session:
             clinic = session.scalar(select(Clinic).where(Clinic.api_key_hash == key_hash))
             return ClinicProfile.of(clinic) if clinic is not None else None
+
+    def api_key_hashes(self) -> frozenset[str]:
+        """Every clinic's current key hash (a few bytes per clinic)."""
+        with self.db.session() as session:
+            stored = session.scalars(select(Clinic.api_key_hash))
+            return frozenset(key_hash for key_hash in stored if key_hash)
 
     def set_key_hash(self, slug: str, key_hash: str) -> None:
         """Replace the clinic's key: the old one stops working when this commits."""
@@ -271,54 +272,6 @@ class EnrollmentStore:
         for external_id, *fields in rows:
             found[external_id] = ExistingPatient(*fields)  # later treatments win
         return found
-
-    @staticmethod
-    def insert_patients(
-        session: Session, clinic_id: int, rows: list[PatientInsert], now: datetime
-    ) -> dict[str, int]:
-        """external_id -> new patient id. Straight to the driver's executemany, then one
-        query for the ids (portable, and far faster than RETURNING row by row on SQLite)."""
-        if not rows:
-            return {}
-        connection = session.connection()
-        stamp = driver_datetime(connection.dialect)
-        created = stamp(now)
-        executemany(
-            session,
-            "patient",
-            "clinic_id, external_id, first_name, phone, timezone, language, channel, "
-            "sms_opted_out, sms_unreachable, telegram_unreachable, paused, created_at",
-            [(clinic_id, *row, False, False, False, False, created) for row in rows],
-        )
-        ids = session.execute(
-            select(Patient.external_id, Patient.id).where(
-                Patient.clinic_id == clinic_id,
-                Patient.external_id.in_([row[0] for row in rows]),
-            )
-        )
-        return {key: value for key, value in ids}
-
-    @staticmethod
-    def insert_treatments(
-        session: Session, rows: list[tuple[int, datetime]], now: datetime, protocol: str
-    ) -> dict[int, int]:
-        """For patients with no active treatment yet: patient id -> new treatment id."""
-        if not rows:
-            return {}
-        stamp = driver_datetime(session.connection().dialect)
-        registered = stamp(now)
-        executemany(
-            session,
-            "treatment",
-            "patient_id, performed_at, registered_at, protocol",
-            [(pid, stamp(performed), registered, protocol) for pid, performed in rows],
-        )
-        ids = session.execute(
-            select(Treatment.patient_id, func.max(Treatment.id))
-            .where(Treatment.patient_id.in_([pid for pid, _ in rows]))
-            .group_by(Treatment.patient_id)
-        )
-        return {key: value for key, value in ids}
 
     @staticmethod
     def insert_invites(

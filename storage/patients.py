@@ -130,12 +130,6 @@ class PatientRepository:
             session.flush()
             return ClinicView.of(clinic)
 
-    def api_key_hashes(self) -> frozenset[str]:
-        """Every clinic's current key hash (a few bytes per clinic)."""
-        with self._db.session() as session:
-            stored = session.scalars(select(Clinic.api_key_hash))
-            return frozenset(key_hash for key_hash in stored if key_hash)
-
     def clinic(self, slug: str) -> ClinicView:
         with self._db.session() as session:
             clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))

@@ -600,9 +600,8 @@ class TelegramBot:
             patient.telegram_unreachable = False
             patient.updated_at = now
             session.flush()
-            registration = planner.add_treatment(session, patient, treated, now, welcome_now=True)
-        if planner.on_planned is not None and registration.planned:
-            planner.on_planned(min(p.due_at for p in registration.planned))
+            # The planner announces the new plan to the engine once this transaction commits.
+            planner.add_treatment(session, patient, treated, now, welcome_now=True)
         return existing
 
     async def cancel(self, update: Update, context: Context) -> int:

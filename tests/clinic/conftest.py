@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from aftercare.wiring import Core
+from aftercare.wiring import Core, invite_links
 from clinic.importer import Importer
 from clinic.outcomes import ImportResult, RowOutcome
 from storage.enrollment import ClinicProfile, EnrollmentStore
@@ -27,10 +27,12 @@ def profile(store: EnrollmentStore, clinic: ClinicView) -> ClinicProfile:
     return store.profile(clinic.slug)
 
 
-def make_importer(core: Core, **overrides: object) -> Importer:
+def make_importer(
+    core: Core, bot_username: str | None = "GlowClinicBot", **overrides: object
+) -> Importer:
     options: dict[str, object] = {
         "invite_ttl": timedelta(days=14),
-        "bot_username": "GlowClinicBot",
+        "invite_link": invite_links(bot_username),
     }
     options.update(overrides)
     return Importer(EnrollmentStore(core.db), core.planner, **options)  # type: ignore[arg-type]

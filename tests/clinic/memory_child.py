@@ -47,12 +47,11 @@ async def via_http(path: str, key: str) -> dict[str, Any]:
     from starlette.applications import Starlette
 
     from aftercare.settings import Settings
-    from aftercare.wiring import build_core
-    from clinic.api import build_api
+    from aftercare.wiring import build_core, clinic_api
 
     settings = Settings(_env_file=None, database_url=os.environ["DATABASE_URL"])  # type: ignore[call-arg]
     core = build_core(settings)
-    app = Starlette(routes=build_api(core))
+    app = Starlette(routes=clinic_api(core))
 
     async def upload(file: BinaryIO) -> AsyncIterator[bytes]:  # chunked: no Content-Length
         while chunk := file.read(CHUNK):

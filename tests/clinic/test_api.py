@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from aftercare.wiring import Core
-from clinic.api import build_api
+from aftercare.wiring import Core, clinic_api
 from clinic.keys import hash_api_key, new_api_key
 from scheduler.clock import FakeClock
 from storage.enrollment import EnrollmentStore
@@ -43,7 +42,7 @@ def keys(core: Core, clinic: ClinicView) -> dict[str, str]:
 
 @pytest.fixture
 async def client(core: Core) -> AsyncIterator[httpx.AsyncClient]:
-    app = Starlette(routes=build_api(core))
+    app = Starlette(routes=clinic_api(core))
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

@@ -19,8 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
-from aftercare.wiring import Core
-from clinic.api import build_api
+from aftercare.wiring import Core, clinic_api
 from clinic.keys import hash_api_key, new_api_key
 from clinic.reader import Limits
 from storage.enrollment import EnrollmentStore
@@ -46,7 +45,7 @@ def key(core: Core, clinic: ClinicView) -> str:
 
 
 def http_client(core: Core, limits: Limits | None = None) -> httpx.AsyncClient:
-    app = Starlette(routes=build_api(core, limits))
+    app = Starlette(routes=clinic_api(core, limits))
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
     return httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60)
 

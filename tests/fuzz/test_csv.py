@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
-from aftercare.wiring import build_core
-from clinic.api import build_api
+from aftercare.wiring import build_core, clinic_api
 from clinic.csv_rows import (
     CHANNELS,
     COLUMNS,
@@ -249,7 +248,7 @@ def test_a_dry_run_upload_of_a_hostile_file_never_fails_the_server(tmp_path: Pat
     core.patients.add_clinic("glow", "Glow", "+15551234567", "America/New_York", "US", "en")
     key = new_api_key()
     EnrollmentStore(core.db).set_key_hash("glow", hash_api_key(key))
-    app = Starlette(routes=build_api(core, Limits(max_bytes=64 * 1024)))
+    app = Starlette(routes=clinic_api(core, Limits(max_bytes=64 * 1024)))
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "text/csv"}
 
     async def upload(data: bytes) -> httpx.Response:

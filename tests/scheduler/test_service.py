@@ -45,7 +45,7 @@ async def test_a_reminder_added_while_running_is_sent_at_its_due_time(database_u
     # A sweep interval far longer than the test: only the wake-up job can deliver in time.
     service = DispatchService(dispatcher, sweep_interval=3600)
     await service.start()
-    core.planner.on_planned = service.notify
+    core.planner.subscribe(service.notify)
     try:
         await asyncio.wait_for(service.ready.wait(), 5)
         # Treated 24 h ago minus 1.5 s: the makeup reminder falls due 1.5 s from now.

@@ -1,0 +1,116 @@
+"""Writing one planned import batch inside the caller's transaction.
+
+New patients, their treatments and reminders go through the planner's one write path;
+stored patients get their changed values, their pending reminders follow a new channel, and
+a moved treatment time moves its reminders. Invite tokens are made only when the caller can
+turn them into links: a token nobody can use is no invite.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from clinic.batch_plan import BatchPlan, PatientUpdate
+from clinic.csv_rows import ValidRow
+from scheduler.planning import NewPatient, NewTreatment, Planner
+from storage.enrollment import EnrollmentStore
+from storage.invites import TOKEN_BYTES, token_hash
+
+
+class BatchWriter:
+    def __init__(
+        self,
+        store: EnrollmentStore,
+        planner: Planner,
+        *,
+        invite_ttl: timedelta,
+        make_invites: bool,
+    ) -> None:
+        self.store = store
+        self.planner = planner
+        self.invite_ttl = invite_ttl
+        self.make_invites = make_invites
+
+    def write(
+        self, session: Session, clinic_id: int, batch: BatchPlan, now: datetime
+    ) -> dict[int, str]:
+        """Store the batch; returns row -> invite token for the rows given a new invite."""
+        tokens = self._create(session, clinic_id, batch.creates, now)
+        for update in batch.updates:
+            self._update(session, update, now)
+        tokens.update(self._invites(session, batch.reissues, now))
+        return tokens
+
+    def _create(
+        self, session: Session, clinic_id: int, creates: list[ValidRow], now: datetime
+    ) -> dict[int, str]:
+        if not creates:
+            return {}
+        registrations = self.planner.enroll(
+            session,
+            clinic_id,
+            [
+                (
+                    NewPatient(
+                        external_id=r.external_id,
+                        timezone=r.timezone,
+                        language=r.language,
+                        first_name=r.first_name,
+                        phone=r.phone,
+                        channel=r.channel,
+                    ),
+                    r.treated_at,
+                )
+                for r in creates
+            ],
+            now,
+        )
+        patient_ids = [registration.patient_id for registration in registrations]
+        return self._invites(session, list(zip(creates, patient_ids, strict=True)), now)
+
+    def _invites(
+        self, session: Session, patients: list[tuple[ValidRow, int]], now: datetime
+    ) -> dict[int, str]:
+        if not self.make_invites or not patients:
+            return {}
+        tokens: dict[int, str] = {}
+        rows = []
+        for r, pid in patients:
+            token = secrets.token_urlsafe(TOKEN_BYTES)
+            tokens[r.row] = token
+            rows.append((pid, token_hash(token)))
+        self.store.insert_invites(session, rows, now, now + self.invite_ttl)
+        return tokens
+
+    def _update(self, session: Session, update: PatientUpdate, now: datetime) -> None:
+        known, changes = update.known, update.changes
+        if changes:
+            row = {"b_id": known.id, "b_updated_at": now}
+            row.update({f"b_{k}": v for k, v in changes.items()})
+            self.store.update_patients(session, [row], changes)
+        if "channel" in changes:
+            self.store.reroute_pending(session, known.id, update.channel)
+        if update.moved:
+            self._reschedule(session, update, now)
+
+    def _reschedule(self, session: Session, update: PatientUpdate, now: datetime) -> None:
+        """A changed treatment time or zone, inside this batch's transaction."""
+        known, treated_at = update.known, update.row.treated_at
+        if known.treatment_id is None:  # every earlier treatment was cancelled: start anew
+            self.planner.add_treatments(
+                session, [NewTreatment(known.id, update.zone, update.channel, treated_at)], now
+            )
+            return
+        self.planner.reschedule_in(
+            session,
+            known.treatment_id,
+            known.id,
+            ZoneInfo(update.zone),
+            update.channel,
+            treated_at,
+            now,
+        )
