@@ -55,7 +55,8 @@ def parse_typed_treatment(
     ago = _AGO.match(text.strip())
     if ago:
         unit = _AGO_UNITS[ago.group("unit")]
-        return (now - timedelta(**{unit: int(ago.group("amount"))})).astimezone(UTC)
+        then = now - timedelta(**{unit: int(ago.group("amount"))})
+        return then.astimezone(UTC).replace(second=0, microsecond=0)  # to the minute, as typed
     try:
         return parse_treatment_at(text, zone, date_format)
     except ValueError as exc:

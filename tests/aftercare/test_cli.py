@@ -172,7 +172,8 @@ def test_patient_add_reads_the_treatment_by_the_importers_rules() -> None:
         treated = session.scalars(select(Treatment.performed_at)).one()
     db.dispose()
     treated = treated.replace(tzinfo=UTC) if treated.tzinfo is None else treated
-    assert timedelta(0) <= treated - (before - timedelta(hours=2)) < timedelta(seconds=30)
+    assert timedelta(minutes=-1) < treated - (before - timedelta(hours=2)) < timedelta(seconds=30)
+    assert treated.second == 0 and treated.microsecond == 0
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from clinic.dates import (
     date_format_problem,
     import_window,
     parse_treatment_at,
+    parse_typed_treatment,
     treatment_window_problem,
 )
 from messages.protocol_files import load_protocol
@@ -93,3 +94,25 @@ def test_the_cutoff_is_the_last_milestone_plus_its_window_and_the_message_says_s
     assert treatment_window_problem(now + timedelta(hours=1), now, protocol) == (
         "treatment time is in the future"
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "ago"),
+    [("-2h", timedelta(hours=2)), ("-90m", timedelta(minutes=90)), ("-3d", timedelta(days=3))],
+)
+def test_a_typed_treatment_may_say_how_long_ago_to_the_minute(typed: str, ago: timedelta) -> None:
+    now = datetime(2026, 11, 22, 12, 0, 42, 5000, tzinfo=UTC)
+    assert parse_typed_treatment(typed, NY, now) == datetime(2026, 11, 22, 12, 0, tzinfo=UTC) - ago
+
+
+def test_a_typed_treatment_otherwise_follows_the_csv_rules() -> None:
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    assert parse_typed_treatment("2026-11-21T09:30", NY, now) == parse_treatment_at(
+        "2026-11-21T09:30", NY
+    )
+    with pytest.raises(ValueError, match="has no time of day"):
+        parse_typed_treatment("2026-11-21", NY, now)
+    with pytest.raises(ValueError, match="or how long ago such as -2h"):
+        parse_typed_treatment("yesterday", NY, now)
+    with pytest.raises(ValueError, match="not a date and time"):
+        parse_typed_treatment("+2h", NY, now)  # the future is not a treatment time
