@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import inspect, text
 
-from storage.db import normalise_url
+from storage.db import Database, normalise_url
 
 
 def alembic_config(url: str) -> Config:
@@ -17,6 +18,14 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def applied_revisions(db: Database) -> list[str] | None:
+    """The revisions the database records (only reads); None without Alembic's table."""
+    with db.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def current_heads(url: str) -> list[str]:
