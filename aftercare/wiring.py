@@ -152,7 +152,11 @@ def build_adapters(
     if settings.telegram_enabled:
         from bot.telegram.adapter import TelegramAdapter
 
-        adapters.append(TelegramAdapter(core, inbound))
+        adapters.append(
+            TelegramAdapter.from_settings(
+                settings, core.db, inbound, core.clock, core.planner, core.protocol
+            )
+        )
     else:
         log.info("no TELEGRAM_BOT_TOKEN: running without the Telegram channel")
     if settings.sms_enabled:

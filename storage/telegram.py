@@ -7,20 +7,19 @@ for themselves (pause, language, blocked, erase) apply to every row of the chat.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.conversations import record_inbound_id
 from storage.db import Database
 from storage.models import (
     Clinic,
-    InboundMessage,
     Patient,
     Reminder,
     ReminderStatus,
@@ -28,9 +27,10 @@ from storage.models import (
     TelegramDraft,
     Treatment,
 )
-from storage.patients import current_treatment, erase_patients
+from storage.patients import ClinicView, current_treatment, erase_patients
 
 PROVIDER = "telegram"
+Planned = TypeVar("Planned")  # what the caller's planning returns (a registration)
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,15 @@ class ChatPatient:
     treatment_id: int | None  # the latest treatment not cancelled
     performed_at: datetime | None
     registered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChatDetails:
+    """What a patient gives when registering from the chat."""
+
+    timezone: str
+    language: str
+    first_name: str | None
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,12 @@ class TelegramStore:
             if patient is None or patient.erased_at is not None:
                 return None
             return self._view(session, patient)
+
+    def clinic(self, slug: str) -> ClinicView | None:
+        """The clinic a public link names, or None."""
+        with self._db.session() as session:
+            clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+            return None if clinic is None else ClinicView.of(clinic)
 
     def patient_at_clinic(self, chat_id: int, clinic_id: int) -> int | None:
         with self._db.session() as session:
@@ -145,29 +160,29 @@ class TelegramStore:
         with self._db.session() as session:
             session.execute(update(Patient).where(Patient.id == patient_id).values(updated_at=now))
 
-    def renew_at_clinic(self, session: Session, patient_id: int, now: datetime) -> Patient:
-        """A returning patient registers a new treatment: close the earlier ones' plans."""
-        patient = session.get(Patient, patient_id)
-        assert patient is not None
-        open_treatments = select(Treatment.id).where(
-            Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None)
-        )
-        session.execute(
-            update(Reminder)
-            .where(
-                Reminder.treatment_id.in_(open_treatments.scalar_subquery()),
-                Reminder.status == ReminderStatus.PENDING,
-            )
-            .values(status=ReminderStatus.CANCELLED, last_error="replaced by a new treatment")
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(
-            update(Treatment)
-            .where(Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None))
-            .values(cancelled_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return patient
+    def renew_registration(
+        self,
+        patient_id: int,
+        details: ChatDetails,
+        now: datetime,
+        plan: Callable[[Session, Patient], Planned],
+    ) -> Planned:
+        """A returning patient registers a new treatment from the chat: the earlier
+        treatments and their pending reminders close, the details just given replace the
+        stored ones, and `plan` adds the new treatment, all in one transaction."""
+        with self._db.session() as session:
+            patient = session.get(Patient, patient_id)
+            assert patient is not None
+            _close_treatments(session, patient_id, now)
+            patient.timezone = details.timezone
+            patient.language = details.language
+            patient.first_name = details.first_name or patient.first_name
+            patient.channel = PROVIDER
+            patient.paused = False
+            patient.telegram_unreachable = False
+            patient.updated_at = now
+            session.flush()
+            return plan(session, patient)
 
     # -- what the person sets for themselves ------------------------------------------------
 
@@ -198,16 +213,8 @@ class TelegramStore:
 
     def first_delivery(self, update_id: int, now: datetime) -> bool:
         """Record an update id; False if it was already handled (Telegram redelivered it)."""
-        try:
-            with self._db.session() as session:
-                session.execute(
-                    insert(InboundMessage).values(
-                        provider=PROVIDER, provider_message_id=str(update_id), received_at=now
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        with self._db.session() as session:
+            return record_inbound_id(session, PROVIDER, str(update_id), now)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -240,6 +247,27 @@ class TelegramStore:
             performed_at=treatment.performed_at if treatment else None,
             registered_at=treatment.registered_at if treatment else None,
         )
+
+
+def _close_treatments(session: Session, patient_id: int, now: datetime) -> None:
+    open_treatments = select(Treatment.id).where(
+        Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None)
+    )
+    session.execute(
+        update(Reminder)
+        .where(
+            Reminder.treatment_id.in_(open_treatments.scalar_subquery()),
+            Reminder.status == ReminderStatus.PENDING,
+        )
+        .values(status=ReminderStatus.CANCELLED, last_error="replaced by a new treatment")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Treatment)
+        .where(Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _forget_chat(session: Session, chat_id: int) -> None:

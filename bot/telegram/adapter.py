@@ -12,8 +12,9 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,13 +30,14 @@ from bot.telegram.channel import TelegramChannel
 from bot.telegram.conversation import TelegramBot
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.webhook_input import MAX_BODY_BYTES, InvalidUpdate, parse_update
+from messages.protocol import Protocol as CareProtocol
 from messages.telegram_texts import COMMANDS
+from scheduler.clock import Clock
+from scheduler.planning import Planner
 from scheduler.ports import Channel
+from storage.db import Database
 from storage.invites import InviteRepository
 from storage.telegram import ConversationStateStore, TelegramStore
-
-if TYPE_CHECKING:
-    from aftercare.wiring import Core
 
 log = logging.getLogger(__name__)
 
@@ -53,27 +55,77 @@ def webhook_secret(token: str, configured: str | None) -> str:
     return hmac.new(token.encode(), b"aftercare-telegram-webhook", hashlib.sha256).hexdigest()
 
 
+class TelegramSettings(Protocol):
+    """The settings the adapter reads (aftercare.settings.Settings has them)."""
+
+    @property
+    def telegram_bot_token(self) -> str | None: ...
+    @property
+    def telegram_api_base_url(self) -> str: ...
+    @property
+    def telegram_webhook_secret(self) -> str | None: ...
+    @property
+    def public_base_url(self) -> str | None: ...
+    @property
+    def telegram_rate_per_second(self) -> float: ...
+    @property
+    def emergency_number(self) -> str: ...
+    @property
+    def default_language(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str
+    api_base_url: str = "https://api.telegram.org/bot"
+    public_base_url: str | None = None  # set: webhook mode; unset: long polling
+    webhook_secret: str | None = None  # derived from the token when unset
+
+
+@dataclass(frozen=True)
+class TelegramStores:
+    """The storage repositories the bot uses."""
+
+    chats: TelegramStore
+    conversations: ConversationStateStore
+    invites: InviteRepository
+
+    @classmethod
+    def on(cls, db: Database) -> TelegramStores:
+        return cls(TelegramStore(db), ConversationStateStore(db), InviteRepository(db))
+
+
 class TelegramAdapter:
+    """A `aftercare.wiring.ChannelAdapter` for the logical channel "telegram"."""
+
     name = "telegram"
 
-    def __init__(self, core: Core, inbound: InboundHandler, *, poll_timeout: float = 10.0) -> None:
-        settings = core.settings
-        if not settings.telegram_bot_token:
-            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-        self.core = core
-        self.rate_per_second = settings.telegram_rate_per_second
+    def __init__(
+        self,
+        config: TelegramConfig,
+        stores: TelegramStores,
+        inbound: InboundHandler,
+        clock: Clock,
+        planner: Planner,
+        protocol: CareProtocol,
+        *,
+        rate_per_second: float,
+        emergency_number: str,
+        default_language: str = "en",
+        poll_timeout: float = 10.0,
+    ) -> None:
+        self.clock = clock
+        self.rate_per_second = rate_per_second
         self.webhook_url = (
-            settings.public_base_url.rstrip("/") + WEBHOOK_PATH
-            if settings.public_base_url
-            else None
+            config.public_base_url.rstrip("/") + WEBHOOK_PATH if config.public_base_url else None
         )
-        self.secret = webhook_secret(settings.telegram_bot_token, settings.telegram_webhook_secret)
+        self.secret = webhook_secret(config.token, config.webhook_secret)
         self.poll_timeout = poll_timeout
-        self.persistence = DatabasePersistence(ConversationStateStore(core.db), core.clock)
+        self.persistence = DatabasePersistence(stores.conversations, clock)
         builder = (
             Application.builder()
-            .token(settings.telegram_bot_token)
-            .base_url(settings.telegram_api_base_url)
+            .token(config.token)
+            .base_url(config.api_base_url)
             .defaults(
                 Defaults(
                     parse_mode=ParseMode.HTML,
@@ -88,18 +140,60 @@ class TelegramAdapter:
         self.application: Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any] = (
             builder.build()
         )
-        self.store = TelegramStore(core.db)
+        self.store = stores.chats
         self.channel: Channel = TelegramChannel(
             self.application.bot,
-            core.clock,
+            clock,
             mark_unreachable=lambda chat_id: self.store.set_reachable(chat_id, False),
         )
-        self.bot = TelegramBot(core, inbound, self.store, InviteRepository(core.db))
+        self.bot = TelegramBot(
+            clock=clock,
+            store=self.store,
+            invites=stores.invites,
+            planner=planner,
+            protocol=protocol,
+            inbound=inbound,
+            default_language=default_language,
+            emergency_number=emergency_number,
+        )
         self.application.add_handlers(self.bot.handlers())
         # After every update's own handlers: its conversation state is committed before the
         # next update, so neither a restart nor a crash loses a patient's progress.
         self.application.add_handler(TypeHandler(Update, self._persist), group=PERSIST_GROUP)
         self.application.add_error_handler(self._on_error)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: TelegramSettings,
+        db: Database,
+        inbound: InboundHandler,
+        clock: Clock,
+        planner: Planner,
+        protocol: CareProtocol,
+        *,
+        poll_timeout: float = 10.0,
+    ) -> TelegramAdapter:
+        if not settings.telegram_bot_token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        config = TelegramConfig(
+            token=settings.telegram_bot_token,
+            api_base_url=settings.telegram_api_base_url,
+            public_base_url=settings.public_base_url,
+            webhook_secret=settings.telegram_webhook_secret,
+        )
+        return cls(
+            config,
+            TelegramStores.on(db),
+            inbound,
+            clock,
+            planner,
+            protocol,
+            rate_per_second=settings.telegram_rate_per_second,
+            emergency_number=settings.emergency_number,
+            default_language=settings.default_language,
+            poll_timeout=poll_timeout,
+        )
 
     @property
     def mode(self) -> str:
@@ -164,7 +258,7 @@ class TelegramAdapter:
             log.warning("telegram webhook: bad request refused (%s)", problem)
             return Response(status_code=400)
         fresh = await asyncio.to_thread(
-            self.store.first_delivery, update.update_id, self.core.clock.now()
+            self.store.first_delivery, update.update_id, self.clock.now()
         )
         if fresh:
             await self.application.update_queue.put(update)

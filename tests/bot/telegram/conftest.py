@@ -10,7 +10,7 @@ import pytest
 
 from aftercare.settings import Settings
 from aftercare.wiring import Core, build_core
-from bot.channel import InboundReply, InboundSource
+from bot.channel import InboundHandler, InboundReply, InboundSource
 from bot.telegram.adapter import TelegramAdapter
 from scheduler.clock import FakeClock
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
@@ -87,9 +87,24 @@ def inbound() -> InboundDouble:
     return InboundDouble()
 
 
+def telegram_adapter(
+    core: Core, inbound: InboundHandler, *, poll_timeout: float = 10.0
+) -> TelegramAdapter:
+    """The adapter as the service builds it, on this core's parts."""
+    return TelegramAdapter.from_settings(
+        core.settings,
+        core.db,
+        inbound,
+        core.clock,
+        core.planner,
+        core.protocol,
+        poll_timeout=poll_timeout,
+    )
+
+
 @pytest.fixture
 async def adapter(tg_core: Core, inbound: InboundDouble) -> AsyncIterator[TelegramAdapter]:
-    running = TelegramAdapter(tg_core, inbound, poll_timeout=1.0)
+    running = telegram_adapter(tg_core, inbound, poll_timeout=1.0)
     await running.start()
     yield running
     await running.stop()

@@ -240,7 +240,7 @@ async def test_faq_and_escalation_through_the_real_conversation_core(
     from aftercare.wiring import build_inbound
 
     real = build_inbound(tg_core, {"telegram": adapter.channel})
-    adapter.bot.inbound = real
+    adapter.bot.free_text.inbound = real
     patient_id = await bound(fake_api, tg_core, glow)
     chat = Chat(fake_api)
 

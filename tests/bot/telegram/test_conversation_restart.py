@@ -21,7 +21,12 @@ from scheduler.clock import FakeClock
 from storage.models import Patient, TelegramConversation, TelegramDraft, Treatment
 from storage.patients import ClinicView
 from storage.telegram import ConversationStateStore
-from tests.bot.telegram.conftest import CHAT, InboundDouble, telegram_settings
+from tests.bot.telegram.conftest import (
+    CHAT,
+    InboundDouble,
+    telegram_adapter,
+    telegram_settings,
+)
 from tests.bot.telegram.service import free_socket, serve
 from tests.bot.telegram.test_self_registration import Chat, patients
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -38,7 +43,7 @@ class Service:
         self.running: TelegramAdapter | None = None
 
     async def start(self) -> TelegramAdapter:
-        self.running = TelegramAdapter(self.core, self.inbound, poll_timeout=1.0)
+        self.running = telegram_adapter(self.core, self.inbound, poll_timeout=1.0)
         await self.running.start()
         return self.running
 

@@ -13,7 +13,13 @@ import pytest
 from aftercare.wiring import Core, build_adapters, build_core
 from bot.telegram.adapter import TelegramAdapter, webhook_secret
 from scheduler.clock import FakeClock
-from tests.bot.telegram.conftest import CHAT, InboundDouble, enrol, telegram_settings
+from tests.bot.telegram.conftest import (
+    CHAT,
+    InboundDouble,
+    enrol,
+    telegram_adapter,
+    telegram_settings,
+)
 from tests.bot.telegram.service import Served, free_socket, serve
 from tests.fakes.telegram_api import FakeTelegramApi
 
@@ -125,7 +131,7 @@ async def test_health_lists_the_telegram_lane(served: Served) -> None:
 def test_without_public_url_the_bot_polls_and_serves_no_webhook(
     tg_core: Core, inbound: InboundDouble
 ) -> None:
-    adapter = TelegramAdapter(tg_core, inbound)
+    adapter = telegram_adapter(tg_core, inbound)
     assert adapter.mode == "polling" and adapter.routes() == []
 
 
