@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ipaddress import ip_network
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scheduler.quiet_hours import QuietHours
@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     protocol_file: str | None = None
     emergency_number: str = "911"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line
     # Proxies whose X-Forwarded-For is believed (IPs or networks, comma-separated, or "*").
     # None: the header is ignored and the connecting address is the client's.
     forwarded_allow_ips: str | None = None
@@ -72,6 +73,11 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
     twilio_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Operations: how long a finished treatment's texts are kept; who may read /metrics.
+    retention_days: int = Field(default=180, ge=1, le=36_500)
+    metrics_username: str | None = None
+    metrics_password: str | None = None
 
     # Clinic dashboard: a session unused for this long is signed out.
     dashboard_idle_hours: float = Field(default=12.0, gt=0, le=24 * 30)
@@ -117,6 +123,12 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _metrics_credentials_in_pairs(self) -> Settings:
+        if bool(self.metrics_username) != bool(self.metrics_password):
+            raise ValueError("METRICS_USERNAME and METRICS_PASSWORD are set together or not at all")
+        return self
 
     @property
     def telegram_enabled(self) -> bool:

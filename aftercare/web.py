@@ -13,6 +13,8 @@ from starlette.routing import Route
 
 from aftercare.dashboard.app import dashboard_routes
 from aftercare.health import HealthMonitor
+from aftercare.http_metrics import HttpMetrics
+from aftercare.operations import operations_routes, runtime_metrics
 from aftercare.settings import Settings
 from aftercare.wiring import ConsoleAdapter, Runtime, clinic_api
 from clinic.api_docs import docs_routes
@@ -42,12 +44,14 @@ def create_app(runtime: Runtime) -> Starlette:
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        *operations_routes(runtime, health),
         *runtime.routes,
         *clinic_api(runtime.core),
         *docs_routes(),
         *dashboard_routes(runtime),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(HttpMetrics, metrics=runtime_metrics(runtime))
     app.state.runtime = runtime
     app.state.health = health
     return app
@@ -79,6 +83,8 @@ def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         log_level=settings.log_level.lower(),
         access_log=False,
+        # LOG_FORMAT=json: uvicorn's own lines go through the root logger's JSON handler.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         proxy_headers=trusted is not None,
         forwarded_allow_ips=trusted or "",
     )

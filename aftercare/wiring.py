@@ -13,6 +13,7 @@ from typing import TextIO
 
 from starlette.routing import BaseRoute
 
+from aftercare.metrics import CountingInbound, Metrics
 from aftercare.settings import Settings
 from bot.channel import InboundHandler
 from bot.console import ConsoleChannel
@@ -32,6 +33,7 @@ from storage.db import Database
 from storage.enrollment import EnrollmentStore
 from storage.patients import PatientRepository
 from storage.reminders import ReminderRepository
+from storage.retention import retention_purge
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,7 @@ class Runtime:
     dispatcher: Dispatcher
     service: DispatchService
     routes: list[BaseRoute] = field(default_factory=list)
+    metrics: Metrics | None = None  # this app's own registry (None: not measured)
 
     async def start(self) -> None:
         for adapter in self.adapters:
@@ -200,7 +203,8 @@ class Runtime:
 def build_runtime(core: Core, console_stream: TextIO | None = None) -> Runtime:
     settings = core.settings
     channels: dict[str, Channel] = {}
-    inbound = build_inbound(core, channels)
+    metrics = Metrics(core.clock)
+    inbound = CountingInbound(build_inbound(core, channels), metrics)
     adapters = build_adapters(core, inbound, console_stream)
     channels.update({adapter.name: adapter.channel for adapter in adapters})
     limiters: dict[int, RateLimiter] = {}
@@ -222,8 +226,16 @@ def build_runtime(core: Core, console_stream: TextIO | None = None) -> Runtime:
         quiet=settings.quiet_hours,
     )
     dispatcher = Dispatcher(
-        core.reminders, core.patients, lanes, core.protocols, core.protocol, core.clock, config
+        core.reminders,
+        core.patients,
+        lanes,
+        core.protocols,
+        core.protocol,
+        core.clock,
+        config,
+        observer=metrics,
     )
-    service = DispatchService(dispatcher, settings.sweep_interval_seconds)
+    purge = retention_purge(core.db, settings.retention_days)
+    service = DispatchService(dispatcher, settings.sweep_interval_seconds, purge)
     routes = [route for adapter in adapters for route in adapter.routes()]
-    return Runtime(core, inbound, adapters, dispatcher, service, routes)
+    return Runtime(core, inbound, adapters, dispatcher, service, routes, metrics)
