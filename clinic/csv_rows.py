@@ -16,11 +16,10 @@ from clinic.dates import parse_treatment_at, treatment_window_problem
 from messages.protocol import Protocol
 from scheduler.localtime import zone_named
 from storage.clinic_fields import normalise_phone
+from storage.values import CHANNELS, LANGUAGES
 
 COLUMNS = ("external_id", "treatment_at", "first_name", "phone", "timezone", "language", "channel")
 REQUIRED = ("external_id", "treatment_at")
-LANGUAGES = ("en", "es")
-CHANNELS = ("sms", "telegram")
 MAX_EXTERNAL_ID = 128
 MAX_FIRST_NAME = 80
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from storage.values import CHANNELS
+
 _ERROR = {
     "type": "object",
     "properties": {"error": {"type": "string"}},
@@ -58,7 +60,7 @@ _PATIENT = {
         "telegram_linked": {"type": "boolean"},
         "timezone": {"type": "string"},
         "language": {"type": "string"},
-        "channel": {"enum": ["sms", "telegram"]},
+        "channel": {"enum": list(CHANNELS)},
         "paused": {"type": "boolean"},
         "sms_opted_out": {"type": "boolean"},
         "created_at": {"type": "string", "format": "date-time"},

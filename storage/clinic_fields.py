@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 
+from storage.values import LANGUAGES
+
 SLUG_PATTERN = re.compile(r"[a-z0-9-]{1,40}")
-LANGUAGES = ("en", "es")
 NAME_MAX = 120  # the column's width
 # Names the zone database accepts that mean "whatever this host is set to", not a place.
 HOST_DEPENDENT_ZONES = frozenset({"localtime", "posixrules", "Factory"})

@@ -22,9 +22,7 @@ from starlette.applications import Starlette
 
 from aftercare.wiring import build_core, clinic_api
 from clinic.csv_rows import (
-    CHANNELS,
     COLUMNS,
-    LANGUAGES,
     ClinicContext,
     RowError,
     ValidRow,
@@ -37,6 +35,7 @@ from scheduler.clock import FakeClock
 from storage.enrollment import EnrollmentStore
 from storage.migrate import upgrade
 from storage.models import Patient
+from storage.values import CHANNELS, LANGUAGES
 from tests.conftest import make_settings
 from tests.fuzz.harness import fuzz
 
