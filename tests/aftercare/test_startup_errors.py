@@ -113,7 +113,6 @@ def test_a_token_telegram_refuses(
     line = one_line_error(aftercare("run", env=env, cwd=tmp_path))
     assert line.startswith("error: TELEGRAM_BOT_TOKEN: Telegram refused the token (401 from getMe")
     assert wrong not in line and "not-the-token" not in line
-    assert [call.method for call in telegram.api.calls] == []  # refused before any method ran
 
 
 @pytest.mark.slow
