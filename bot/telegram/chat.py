@@ -23,7 +23,10 @@ from scheduler.clock import Clock
 from storage.telegram import ChatPatient, TelegramStore
 
 Context = ContextTypes.DEFAULT_TYPE
-PRIVATE = filters.ChatType.PRIVATE
+# New messages in a private chat. Edited messages are ignored on purpose: the bot does not
+# subscribe to them (see adapter.ALLOWED_UPDATES), and answering an edit of an old message
+# as if it were new would repeat an answer or move a conversation the patient has left.
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 TYPED = filters.TEXT & ~filters.COMMAND & PRIVATE
 
 # Conversation states (stored as integers by bot/telegram/persistence.py: never renumber).

@@ -62,6 +62,19 @@ __all__ = ["CONFIRM", "HOUR", "LANGUAGE", "NAME", "WHEN", "ZONE", "ZONE_TYPED", 
 log = logging.getLogger(__name__)
 
 
+class ButtonWithoutData(CallbackQueryHandler[Context, None]):
+    """A button press with no data (or none we could answer in a chat).
+
+    PTB passes a callback query without data to every CallbackQueryHandler whatever its
+    pattern, so this one comes first: such a press is only acknowledged.
+    """
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.callback_query is None:
+            return False
+        return not update.callback_query.data or update.effective_chat is None
+
+
 class TelegramBot:
     def __init__(
         self,
@@ -143,6 +156,7 @@ class TelegramBot:
             )
         free_text = self.free_text
         return [
+            ButtonWithoutData(commands.stale_button),
             conversation,
             CommandHandler("cancel", registration.nothing_to_cancel, filters=PRIVATE),
             CommandHandler("plan", commands.plan, filters=PRIVATE),

@@ -17,11 +17,11 @@ from bot.telegram.timeparse import TimeParseError, TypedTime, parse_typed_time, 
 from messages.telegram_texts import text
 from scheduler.localtime import localize
 
-# The day buttons, by how many days back they are.
+# The day buttons, by how many days back they are; a forged `t:day:3` matches no pattern.
 DAY_BUTTONS = ("btn_today", "btn_yesterday", "btn_two_days")
-DAY_PATTERN = r"^t:day:\d$"
+DAY_PATTERN = rf"^t:day:[0-{len(DAY_BUTTONS) - 1}]$"
 HOURS = range(8, 21)  # the hour buttons: clinics' opening hours
-HOUR_PATTERN = r"^t:hour:\d{1,2}$"
+HOUR_PATTERN = rf"^t:hour:({'|'.join(str(hour) for hour in HOURS)})$"
 
 
 class TimeQuestions:
