@@ -14,7 +14,7 @@ from bot.telegram.chat import END, Context, Talk, chat_id
 from bot.telegram.commands import Commands
 from bot.telegram.invites import CLINIC_PREFIX, is_start_parameter
 from bot.telegram.registration import Registration
-from messages.milestones import passed_milestones
+from messages.milestones import passed_milestones, welcome_timeline
 from messages.protocol import Protocol
 from messages.render import RenderContext, render_text
 from messages.telegram_texts import text
@@ -100,6 +100,8 @@ class Start:
                 "telegram",
                 RenderContext(view.first_name, view.clinic_name, view.clinic_phone, language),
                 passed=passed,
+                # A late welcome names dates in the patient's zone ("until Thu 5 Mar").
+                timeline=welcome_timeline(treated_at, protocol, zone, now),
             )
             await talk.say(update, context, welcome)
         return END

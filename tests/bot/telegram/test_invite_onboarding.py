@@ -115,6 +115,23 @@ async def test_a_late_invite_welcome_speaks_of_what_applies_now(
     assert "No makeup yet" not in welcome
 
 
+async def test_a_late_invite_welcome_names_dates_in_the_patients_zone(
+    adapter: TelegramAdapter, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView
+) -> None:
+    """Treated Sun 1 Mar 04:00 in New York, the invite opened Mon 10:00 (30 h later): what is
+    still off is given until a date and time, not until "day 2"."""
+    _, token = enrol(tg_core, glow, timedelta(hours=30))
+
+    replies = await fake_api.conversation(
+        CHAT, lambda: fake_api.user_says(CHAT, f"/start {token}"), replies=3
+    )
+
+    welcome = replies[2].text
+    assert "No workouts, sauna, hot yoga or swimming until <b>tomorrow at 4:00 am</b>" in welcome
+    assert "or vitamin C, until <b>Wed 4 Mar at 4:00 am</b>" in welcome
+    assert "<b>day 2</b>" not in welcome and "<b>day 3</b>" not in welcome
+
+
 async def test_start_without_a_link_explains_how_to_begin(
     adapter: TelegramAdapter, fake_api: FakeTelegramApi
 ) -> None:
