@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from aftercare.ask import ask as ask_command
+from aftercare.doctor import doctor
 from aftercare.example_command import example_csv
+from aftercare.logs import configure_logging as configure_log_output
+from aftercare.ops_commands import db_backup, stats
 from aftercare.settings import ConfigError, Settings, load_settings
 from aftercare.staff_cli import staff_app
 from clinic import commands as clinic_commands
@@ -84,13 +86,9 @@ def database_creatable(settings: Settings) -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Library loggers would print request URLs, which carry tokens and chat ids.
-    for noisy in ("httpx", "telegram", "twilio", "apscheduler.executors", "apscheduler.scheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # LOG_FORMAT=json: one object per line. Library loggers that would print request URLs,
+    # which carry tokens and chat ids, are kept at WARNING either way.
+    configure_log_output(settings.log_level, settings.log_format)
 
 
 @db_app.command("upgrade")
@@ -360,6 +358,9 @@ def reminders(
 
 app.command("ask")(ask_command)
 app.command("example-csv")(example_csv)
+app.command("doctor")(doctor)
+app.command("stats")(stats)
+db_app.command("backup")(db_backup)
 
 
 def main() -> None:

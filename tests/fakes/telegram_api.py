@@ -82,6 +82,8 @@ class FakeTelegramApi:
     webhook_url: str = ""
     webhook_secret: str | None = None
     commands: dict[str | None, list[dict[str, str]]] = field(default_factory=dict)
+    # What getWebhookInfo reports of the last failed delivery: (unix time, Telegram's text).
+    webhook_last_error: tuple[int, str] | None = None
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _failures: deque[Failure] = field(default_factory=deque)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -374,11 +376,14 @@ class FakeTelegramApi:
             self.webhook_secret = None
             return True
         if method == "getWebhookInfo":
-            return {
+            info: dict[str, Any] = {
                 "url": self.webhook_url,
                 "has_custom_certificate": False,
-                "pending_update_count": 0,
+                "pending_update_count": len(self._updates),
             }
+            if self.webhook_last_error is not None:
+                info["last_error_date"], info["last_error_message"] = self.webhook_last_error
+            return info
         if method == "setMyCommands":
             commands = params.get("commands") or []
             self.commands[params.get("language_code")] = list(commands)

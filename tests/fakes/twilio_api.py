@@ -1,5 +1,5 @@
-"""A small fake of Twilio's REST API (Messages create and list) on 127.0.0.1, for the real
-client.
+"""A small fake of Twilio's REST API (Messages create and list; the account, its phone
+numbers and Messaging Services, for `aftercare doctor`) on 127.0.0.1, for the real client.
 
 Twilio-like JSON for created messages, message lists and errors (legacy and RFC 9457
 shapes); failures and slow answers are injected for the next requests; every request is
@@ -91,6 +91,9 @@ class FakeTwilioApi:
     lookups: list[dict[str, str]] = field(default_factory=list)  # Messages list queries
     # Called with each create request's form as it arrives, before it is answered.
     on_create: Callable[[dict[str, str]], None] | None = None
+    account_status: str = "active"  # active | suspended | closed
+    numbers: list[str] = field(default_factory=list)  # the account's IncomingPhoneNumbers
+    services: list[str] = field(default_factory=list)  # the account's Messaging Service SIDs
     _failures: deque[Failure] = field(default_factory=deque)
     _lookup_failures: deque[Failure] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
@@ -147,6 +150,11 @@ class FakeTwilioApi:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
         app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self._list)
+        app.router.add_get(r"/2010-04-01/Accounts/{sid:AC[0-9a-f]+}.json", self._account)
+        app.router.add_get(
+            "/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json", self._incoming_numbers
+        )
+        app.router.add_get("/v1/Services/{service}", self._service)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -242,6 +250,54 @@ class FakeTwilioApi:
             "start": 0,
             "uri": f"{uri}?PageSize={size}&Page=0",
         }
+        return web.json_response(body)
+
+    # -- the account, its numbers and services (read by `aftercare doctor`) -----------------
+
+    async def _account(self, request: web.Request) -> web.Response:
+        sid = request.match_info["sid"]
+        if not self._authorised(request, sid):
+            return self._error({}, sid, Failure(401, 20003, "Authenticate"), record=False)
+        body = {
+            "sid": sid,
+            "friendly_name": "Glow Skin Clinic",
+            "status": self.account_status,
+            "type": "Full",
+            "uri": f"/2010-04-01/Accounts/{sid}.json",
+        }
+        return web.json_response(body)
+
+    async def _incoming_numbers(self, request: web.Request) -> web.Response:
+        sid = request.match_info["sid"]
+        if not self._authorised(request, sid):
+            return self._error({}, sid, Failure(401, 20003, "Authenticate"), record=False)
+        wanted = request.query.get("PhoneNumber")
+        found = [n for n in self.numbers if wanted is None or n == wanted]
+        uri = f"/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json"
+        body = {
+            "incoming_phone_numbers": [
+                {"sid": f"PN{i:032x}", "account_sid": sid, "phone_number": n, "status": "in-use"}
+                for i, n in enumerate(found)
+            ],
+            "end": max(len(found) - 1, 0),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": 50,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        }
+        return web.json_response(body)
+
+    async def _service(self, request: web.Request) -> web.Response:
+        """GET messaging.twilio.com/v1/Services/{sid}: only this account's services."""
+        service = request.match_info["service"]
+        if not self._authorised(request, self.account_sid):
+            return self._error({}, "", Failure(401, 20003, "Authenticate"), record=False)
+        if service not in self.services:
+            return self._error({}, "", Failure(404, 20404, "not found"), record=False)
+        body = {"sid": service, "account_sid": self.account_sid, "friendly_name": "Aftercare"}
         return web.json_response(body)
 
     def _error(

@@ -1,0 +1,84 @@
+"""`aftercare doctor`: is this configuration ready to go live? A check list (ok / warn /
+fail, with what to do), `--json` for scripts, exit status 1 when anything fails.
+
+Reads only: the database is probed with a write that is rolled back, the providers are
+asked who they think we are. Nothing is created, migrated, registered or sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from aftercare.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from aftercare.doctor_checks import Check
+
+MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+
+
+async def diagnose(settings: Settings) -> list[Check]:
+    """Every check for these settings, in the order an operator fixes things."""
+    # Imported here: the provider clients are slow to load, and every other command would
+    # pay for them at start.
+    from aftercare.doctor_checks import (
+        channels_check,
+        database_check,
+        ok,
+        protocol_check,
+        public_url_check,
+    )
+    from aftercare.doctor_providers import telegram_checks, twilio_checks
+
+    checks = [
+        ok("settings", "read from the environment and .env"),
+        channels_check(settings),
+        public_url_check(settings),
+        protocol_check(settings),
+        await asyncio.to_thread(database_check, settings),
+    ]
+    if settings.telegram_enabled:
+        checks.extend(await telegram_checks(settings))
+    if settings.sms_enabled:
+        checks.extend(await twilio_checks(settings))
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    width = max(len(check.name) for check in checks) + 2
+    lines = []
+    for check in checks:
+        lines.append(f"{MARKS[check.status]}  {check.name.ljust(width)}{check.detail}")
+        if check.fix:
+            lines.append(f"{' ' * (6 + width)}-> {check.fix}")
+    counts = {status: sum(c.status == status for c in checks) for status in MARKS}
+    warnings = f"{counts['warn']} warning{'' if counts['warn'] == 1 else 's'}"
+    lines.append(f"{counts['ok']} ok, {warnings}, {counts['fail']} failed")
+    return "\n".join(lines)
+
+
+def doctor(
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"ok", "checks": [...]} instead.')
+    ] = False,
+) -> None:
+    """Check the settings, database, protocol and providers before going live."""
+    from aftercare.doctor_checks import fail
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        checks = [fail("settings", str(exc), "correct the variables named, then run again")]
+    else:
+        checks = asyncio.run(diagnose(settings))
+    failed = any(check.status == "fail" for check in checks)
+    if as_json:
+        body = {"ok": not failed, "checks": [check.as_json() for check in checks]}
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render(checks))
+    raise typer.Exit(1 if failed else 0)
