@@ -20,6 +20,7 @@ from storage.conversations import record_inbound_id
 from storage.db import Database
 from storage.models import (
     Clinic,
+    InboundMessage,
     Patient,
     Reminder,
     ReminderStatus,
@@ -211,8 +212,20 @@ class TelegramStore:
 
     # -- webhook redelivery -----------------------------------------------------------------
 
+    def is_processed(self, update_id: int) -> bool:
+        """Whether this update was handled before (a cheap early answer to a redelivery)."""
+        with self._db.session() as session:
+            found = session.scalar(
+                select(InboundMessage.id).where(
+                    InboundMessage.provider == PROVIDER,
+                    InboundMessage.provider_message_id == str(update_id),
+                )
+            )
+        return found is not None
+
     def first_delivery(self, update_id: int, now: datetime) -> bool:
-        """Record an update id; False if it was already handled (Telegram redelivered it)."""
+        """Record a handled update's id; False if it was recorded already (the conversation
+        core records a free-text update's id with what it stored, in one transaction)."""
         with self._db.session() as session:
             return record_inbound_id(session, PROVIDER, str(update_id), now)
 

@@ -161,6 +161,11 @@ class TelegramAdapter:
         # next update, so neither a restart nor a crash loses a patient's progress.
         self.application.add_handler(TypeHandler(Update, self._persist), group=PERSIST_GROUP)
         self.application.add_error_handler(self._on_error)
+        # Webhook updates are handled one at a time, in the request, as PTB's own queue
+        # would; `_failed` notes whether the one being handled raised.
+        self._one_at_a_time = asyncio.Lock()
+        self._handling: int | None = None
+        self._failed = False
 
     @classmethod
     def from_settings(
@@ -257,12 +262,25 @@ class TelegramAdapter:
         except InvalidUpdate as problem:
             log.warning("telegram webhook: bad request refused (%s)", problem)
             return Response(status_code=400)
-        fresh = await asyncio.to_thread(
-            self.store.first_delivery, update.update_id, self.clock.now()
-        )
-        if fresh:
-            await self.application.update_queue.put(update)
+        if await asyncio.to_thread(self.store.is_processed, update.update_id):
+            log.info("telegram webhook: update %s was handled before: ignored", update.update_id)
+            return Response(status_code=200)
+        # Handled before it is acknowledged: if this process dies first, Telegram gets no
+        # answer and delivers the update again, which is then handled afresh.
+        if not await self._handle(update):
+            return Response(status_code=500)  # nothing recorded: Telegram redelivers
+        await asyncio.to_thread(self.store.first_delivery, update.update_id, self.clock.now())
         return Response(status_code=200)
+
+    async def _handle(self, update: Update) -> bool:
+        """Handle one update now; False if a handler failed on it."""
+        async with self._one_at_a_time:
+            self._handling, self._failed = update.update_id, False
+            try:
+                await self.application.process_update(update)
+            finally:
+                self._handling = None
+            return not self._failed
 
     def _decode(self, body: bytes) -> Update:
         """Runs in a worker thread: a megabyte of JSON takes milliseconds to check."""
@@ -280,11 +298,14 @@ class TelegramAdapter:
         await context.application.update_persistence()
         await self.persistence.drop_abandoned()
 
-    @staticmethod
-    async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         error = context.error
         if isinstance(error, TelegramError):
+            # Telegram refused or could not be reached (a blocked chat, a network error):
+            # handling the update again would not help, so it counts as handled.
             log.warning("telegram: update %s failed: %s", update_id, type(error).__name__)
         else:
+            if update_id is not None and update_id == self._handling:
+                self._failed = True
             log.error("telegram: update %s failed", update_id, exc_info=error)

@@ -9,9 +9,10 @@ import logging
 
 from telegram import ChatMember, Update
 
-from bot.channel import InboundHandler
+from bot.channel import AlreadyProcessed, InboundHandler, InboundSource
 from bot.telegram.chat import Context, Talk, typed
 from messages.telegram_texts import text
+from storage.telegram import PROVIDER
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,13 @@ class FreeText:
                 text=message,
                 patient_id=patient.id if patient else None,
                 language=language,
+                # Recorded with the conversation, in one transaction: a redelivered update
+                # (webhook retry, or getUpdates after a crash) is answered once.
+                source=InboundSource(PROVIDER, str(update.update_id)),
             )
+        except AlreadyProcessed:
+            log.info("telegram: update %s was already answered: ignored", update.update_id)
+            return
         except Exception:
             log.exception("telegram: the conversation core failed on an inbound message")
             fallback = language or self.talk.guess_language(update, context)

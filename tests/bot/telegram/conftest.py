@@ -29,6 +29,7 @@ class InboundDouble:
     """Stands in for the conversation core: records what it was asked, answers simply."""
 
     calls: list[dict[str, object]] = field(default_factory=list)
+    sources: list[InboundSource | None] = field(default_factory=list)
     fail: bool = False
 
     async def handle(
@@ -43,6 +44,7 @@ class InboundDouble:
         self.calls.append(
             {"channel": channel, "text": text, "patient_id": patient_id, "language": language}
         )
+        self.sources.append(source)
         if self.fail:
             raise RuntimeError("core down")
         escalated = "pus" in text

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from aftercare.wiring import Core
+from bot.channel import InboundSource
 from bot.telegram.adapter import TelegramAdapter
 from scheduler.clock import FakeClock
 from storage.models import Conversation, Patient, Reminder, Treatment
@@ -45,8 +46,10 @@ async def test_plan_lists_past_and_upcoming_milestones_in_local_time(
     lines = plan.text.splitlines()
     assert lines[0] == "<b>Your aftercare plan</b> (treatment Mon 2 Mar, 08:00, America/New_York):"
     assert lines[1] == "✅ Tue 3 Mar, 08:00: Makeup can go back on"
-    assert lines[2].startswith("🔔 Wed 4 Mar, 08:00:")
-    assert lines[4].startswith("🔔 Mon 16 Mar, 08:00:")
+    assert lines[2] == "✅ Tue 3 Mar, 08:00: How is your skin? (check-in)"
+    assert lines[3].startswith("🔔 Wed 4 Mar, 08:00:")
+    assert lines[5] == "🔔 Thu 5 Mar, 08:00: How is your skin? (check-in)"
+    assert lines[6].startswith("🔔 Mon 16 Mar, 08:00:")
 
 
 async def test_commands_from_someone_not_registered(
@@ -214,6 +217,17 @@ async def test_free_text_goes_to_the_conversation_core_with_the_patient(
         "patient_id": patient_id,
         "language": "es",
     }
+
+
+async def test_free_text_names_its_update_so_the_core_records_it_once(
+    adapter: TelegramAdapter, fake_api: FakeTelegramApi, inbound: InboundDouble
+) -> None:
+    """The core stores the update id with the conversation, in one transaction: a
+    redelivered update (a webhook retry, getUpdates after a crash) is answered once."""
+    update_id = await fake_api.user_says(CHAT, "can I wash my face?")
+    await fake_api.reply(CHAT, after=0)
+
+    assert inbound.sources == [InboundSource("telegram", str(update_id))]
 
 
 async def test_strangers_and_failures_still_get_a_safe_answer(

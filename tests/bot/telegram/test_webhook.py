@@ -6,13 +6,18 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+from telegram import Update
+from telegram.ext import ContextTypes, TypeHandler
 
 from aftercare.wiring import Core, build_adapters, build_core
 from bot.telegram.adapter import TelegramAdapter, webhook_secret
 from scheduler.clock import FakeClock
+from storage.models import Conversation, InboundMessage
 from tests.bot.telegram.conftest import (
     CHAT,
     InboundDouble,
@@ -41,6 +46,19 @@ async def served(
     async with serve(core, sock) as running:
         yield running
     core.close()
+
+
+def typed_update(update_id: int, text: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_772_463_600,
+            "chat": {"id": CHAT, "type": "private"},
+            "from": {"id": CHAT, "is_bot": False, "first_name": "Ana"},
+            "text": text,
+        },
+    }
 
 
 def start_update(update_id: int, text: str) -> dict[str, object]:
@@ -162,3 +180,96 @@ def test_with_a_token_the_telegram_adapter_serves_the_telegram_lane(
     adapters = build_adapters(tg_core, inbound)
     [telegram] = [a for a in adapters if a.name == "telegram"]
     assert isinstance(telegram, TelegramAdapter)
+
+
+# -- handled before it is acknowledged ------------------------------------------------------
+
+
+class ProcessDied(BaseException):
+    """Stands for the process dying while it handles an update: nothing catches it."""
+
+
+def telegram_of(served: Served) -> TelegramAdapter:
+    [adapter] = [a for a in served.runtime.adapters if isinstance(a, TelegramAdapter)]
+    return adapter
+
+
+def fail_next_update(adapter: TelegramAdapter, error: BaseException, group: int = -1) -> None:
+    """A handler that raises `error` on the next update, once (PTB's public handler API);
+    group -1 runs before the bot's own handlers, group 2 after them."""
+
+    async def fail_once(_update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        adapter.application.remove_handler(handler, group=group)
+        raise error
+
+    handler = TypeHandler(Update, fail_once)
+    adapter.application.add_handler(handler, group=group)
+
+
+def recorded_ids(served: Served) -> list[str]:
+    with served.runtime.core.db.session() as session:
+        return list(session.scalars(select(InboundMessage.provider_message_id)))
+
+
+def conversations(served: Served) -> int:
+    with served.runtime.core.db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Conversation)) or 0)
+
+
+async def test_an_update_is_handled_before_the_webhook_answers(
+    served: Served, fake_api: FakeTelegramApi
+) -> None:
+    assert await fake_api.deliver(start_update(90, "/help")) == 200
+
+    # No waiting: by the time Telegram has its 200, the reply is sent and the id stored.
+    [reply] = fake_api.sent(CHAT)
+    assert "/plan" in reply.text
+    assert recorded_ids(served) == ["90"]
+
+
+async def test_free_text_is_recorded_with_its_update_id_and_answered_once(
+    served: Served, fake_api: FakeTelegramApi
+) -> None:
+    question = typed_update(91, "can I wear makeup?")
+
+    assert await fake_api.deliver(question) == 200
+    assert await fake_api.deliver(question) == 200  # Telegram did not see our answer
+
+    assert len(fake_api.sent(CHAT)) == 1
+    assert conversations(served) == 1
+    assert recorded_ids(served) == ["91"]
+
+
+@pytest.mark.parametrize(
+    "error", [RuntimeError("handler bug"), ProcessDied()], ids=["exception", "process died"]
+)
+async def test_an_update_whose_handling_failed_is_left_for_telegram_to_deliver_again(
+    served: Served, fake_api: FakeTelegramApi, error: BaseException
+) -> None:
+    """Before, the id was stored and 200 sent before the update was handled: a crash in
+    between lost the patient's message for good."""
+    fail_next_update(telegram_of(served), error)
+
+    assert await fake_api.deliver(start_update(92, "/help")) == 500
+    assert recorded_ids(served) == []
+    answered = len(fake_api.sent(CHAT))  # PTB goes on to the bot's handlers after an error
+
+    assert await fake_api.deliver(start_update(92, "/help")) == 200  # Telegram retries
+    assert len(fake_api.sent(CHAT)) == answered + 1
+    assert recorded_ids(served) == ["92"]
+
+
+async def test_free_text_that_failed_after_it_was_answered_is_not_answered_twice(
+    served: Served, fake_api: FakeTelegramApi
+) -> None:
+    """The conversation core stores the update id with the conversation: a redelivery of a
+    message it already answered is ignored, whatever failed afterwards."""
+    question = typed_update(93, "can I wear makeup?")
+    fail_next_update(telegram_of(served), RuntimeError("after the answer"), group=2)
+
+    assert await fake_api.deliver(question) == 500
+    assert await fake_api.deliver(question) == 200
+
+    assert len(fake_api.sent(CHAT)) == 1
+    assert conversations(served) == 1
+    assert recorded_ids(served) == ["93"]
