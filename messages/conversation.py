@@ -26,7 +26,10 @@ from messages.redflags import check
 from messages.render import SMS_NAME_LIMITS, shorten
 from messages.when import format_when
 
-Category = Literal["red_flag", "emergency"]
+# Why a message is put before the clinic's staff. A red flag and an emergency alert them;
+# a check-in answered "not sure" (2) is a low-priority item they see, with no alert.
+Category = Literal["red_flag", "emergency", "checkin_concern"]
+ALERTING: frozenset[str] = frozenset({"red_flag", "emergency"})
 SMS_CHAR_BUDGET = 306
 SMS_SEGMENT_BUDGET = 2
 
@@ -47,7 +50,7 @@ class PatientContext:
 @dataclass(frozen=True)
 class Reply:
     text: str
-    topic: str  # an FAQ topic, "unknown", "red_flag" or "emergency"
+    topic: str  # an FAQ topic, "unknown", "red_flag", "emergency" or "checkin"
     escalate: bool
     category: Category | None  # why it escalated
     language: str
@@ -109,7 +112,9 @@ def _schedule(
     answer = faq.topics["schedule"].answer
     assert patient.treated_at is not None
     times = milestone_times(patient.treated_at, protocol, patient.timezone)
-    upcoming = [(key, when) for key, when in times.items() if when > now]
+    # The steps of the aftercare; check-ins ask a question when they come, and are no step.
+    advice = {m.key for m in protocol.advice}
+    upcoming = [(key, when) for key, when in times.items() if when > now and key in advice]
     if not upcoming:
         return render(answer["finished"])
     lines: list[str] = []
@@ -163,23 +168,7 @@ def reply(
     `language` is a hint used only for such senders."""
     lang = choose_language(patient, text, language, default_language)
     faq = load_faq(lang)
-    clinic_name = patient.clinic_name if patient is not None else ""
-    if channel == "sms":
-        clinic_name = shorten(clinic_name, SMS_NAME_LIMITS["clinic_name"])
-    contact = (
-        faq.values.contact_known.format(clinic_name=clinic_name, clinic_phone=patient.clinic_phone)
-        if patient is not None
-        else faq.values.contact_unknown
-    )
-    render = _Renderer(
-        channel,
-        {
-            "contact": contact,
-            "emergency_number": emergency_number,
-            # Only a registered patient's clinic is alerted.
-            "alerted": faq.values.alerted if patient is not None else "",
-        },
-    )
+    render = _faq_renderer(faq, patient, channel, emergency_number)
     found = _lexicon().index(Tokens.of(text))
     finding = check(found)
     if finding is not None:
@@ -196,6 +185,39 @@ def reply(
         else:
             body = with_ask_separately(body, faq, also, render)
     return Reply(body, match.topic, False, None, lang, also)
+
+
+def _faq_renderer(
+    faq: FaqLocale, patient: PatientContext | None, channel: Channel, emergency_number: str
+) -> _Renderer:
+    clinic_name = patient.clinic_name if patient is not None else ""
+    if channel == "sms":
+        clinic_name = shorten(clinic_name, SMS_NAME_LIMITS["clinic_name"])
+    contact = (
+        faq.values.contact_known.format(clinic_name=clinic_name, clinic_phone=patient.clinic_phone)
+        if patient is not None
+        else faq.values.contact_unknown
+    )
+    return _Renderer(
+        channel,
+        {
+            "contact": contact,
+            "emergency_number": emergency_number,
+            # Only a registered patient's clinic is alerted.
+            "alerted": faq.values.alerted if patient is not None else "",
+        },
+    )
+
+
+def red_flag_reply(
+    patient: PatientContext, channel: Channel, language: str, emergency_number: str
+) -> Reply:
+    """The answer to a described warning sign, word for word (a check-in answered "3")."""
+    language = language if language in LOCALES else "en"
+    faq = load_faq(language)
+    render = _faq_renderer(faq, patient, channel, emergency_number)
+    body = render(faq.topics["red_flag"].answer["general"])
+    return Reply(body, "red_flag", True, "red_flag", language)
 
 
 def with_ask_separately(body: str, faq: FaqLocale, other: str, render: _Renderer) -> str:

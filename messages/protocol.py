@@ -20,6 +20,9 @@ Channel = Literal["sms", "telegram"]
 CHANNELS: tuple[Channel, ...] = ("sms", "telegram")
 PLACEHOLDERS = frozenset({"first_name", "clinic_name", "clinic_phone"})
 WELCOME = "welcome"
+# Not a protocol milestone: the SMS that brings a Telegram invite link (scheduler.timeline).
+INVITE = "invite"
+Kind = Literal["advice", "checkin"]
 
 # The SMS budget is checked with the longest values an SMS may carry (longer names are
 # shortened to these lengths when an SMS is rendered).
@@ -30,9 +33,10 @@ WORST_CASE_VALUES = {
     "clinic_name": "C" * 40,
     "clinic_phone": "+" + "9" * 15,
 }
-# The welcome is usually the first SMS a number gets, and carriers want that one to say
-# how to stop and get help (" Reply STOP to opt out, HELP for help."): welcomes keep
-# this many characters of the budget free for it.
+# Carriers want the first SMS a number gets to say how to stop and get help
+# ("Reply STOP to opt out, HELP for help.", messages.first_sms). That is usually the
+# welcome, but any reminder can be first (a Telegram patient who blocks the bot, a new
+# number), so every SMS keeps this many characters of the budget free for it.
 FIRST_SMS_RESERVE = 40
 WELCOME_CHAR_BUDGET = SMS_CHAR_BUDGET - FIRST_SMS_RESERVE
 
@@ -77,9 +81,35 @@ class PendingText(ChannelText):
     allowed = PLACEHOLDERS | {"when"}
 
 
+class NextStepText(ChannelText):
+    """The next step still ahead, in a check-in reply: its title and when it comes."""
+
+    allowed = PLACEHOLDERS | {"title", "when"}
+
+
+class CheckinReplyText(ChannelText):
+    """A reply to a check-in answer; it may give the emergency number."""
+
+    allowed = PLACEHOLDERS | {"emergency_number"}
+
+
+class CheckinReplies(BaseModel):
+    """What a check-in answers to "1" (as expected, then the next step when there is one)
+    and "2" (not sure: the warning signs and whom to call). "3" is answered like any
+    described warning sign, with the FAQ's red-flag answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    expected: CheckinReplyText
+    next_step: NextStepText
+    unsure: CheckinReplyText
+
+
 class Milestone(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    # advice: a step of the aftercare ("makeup can go back on"). checkin: a question about
+    # how the skin feels, answered 1, 2 or 3 (`replies`); late welcomes leave it out.
+    kind: Kind = "advice"
     offset: Duration
     window: Duration
     title: dict[str, str]
@@ -91,6 +121,7 @@ class Milestone(BaseModel):
     still_off: dict[str, PendingText] | None = None
     late_intro: dict[str, ChannelText] | None = None
     late_outro: dict[str, ChannelText] | None = None
+    replies: dict[str, CheckinReplies] | None = None
 
     @field_validator("offset", "window", mode="before")
     @classmethod
@@ -99,7 +130,20 @@ class Milestone(BaseModel):
 
     @model_validator(mode="after")
     def _parts_fit_the_kind(self) -> Milestone:
-        if self.key == WELCOME:
+        if self.key == INVITE:
+            raise ValueError(f"{INVITE!r} is reserved for the Telegram invite SMS")
+        if self.kind == "checkin":
+            if self.key == WELCOME:
+                raise ValueError("the welcome cannot be a check-in")
+            if self.replies is None:
+                raise ValueError("a check-in needs replies")
+            if any(p is not None for p in (self.catch_up, self.still_off)):
+                raise ValueError("catch_up and still_off belong to advice milestones")
+            if self.late_intro is not None or self.late_outro is not None:
+                raise ValueError("late_intro and late_outro belong to the welcome")
+        elif self.replies is not None:
+            raise ValueError('replies belong to check-ins (kind = "checkin")')
+        elif self.key == WELCOME:
             if self.offset.amount != 0:
                 raise ValueError("the welcome milestone must have offset 0h")
             if self.late_intro is None:
@@ -134,17 +178,34 @@ class Protocol(BaseModel):
             if keys.index(key) != index:
                 problems.append(f"milestones[{index}] ({key}): duplicate key")
         timed = self.milestones[1:]
+        # Steps come in time order. A check-in may share its moment with an advice step
+        # ("how is your skin?" with "makeup can go back on"); two of one kind may not.
         for index, (before, after) in enumerate(itertools.pairwise(timed), start=2):
-            if after.offset.nominal <= before.offset.nominal:
+            if after.offset.nominal < before.offset.nominal:
                 problems.append(
                     f"milestones[{index}] ({after.key}).offset: must come after {before.key}"
                 )
+        for kind in ("advice", "checkin"):
+            same = [(i, m) for i, m in enumerate(self.milestones) if i > 0 and m.kind == kind]
+            for (_, before), (index, after) in itertools.pairwise(same):
+                if after.offset.nominal == before.offset.nominal:
+                    problems.append(
+                        f"milestones[{index}] ({after.key}).offset: must come after {before.key}"
+                    )
         for locale in self.locales:
             if locale not in self.first_name_fallback:
                 problems.append(f"first_name_fallback.{locale}: missing")
             for index, milestone in enumerate(self.milestones):
                 where = f"milestones[{index}] ({milestone.key})"
-                for part in ("title", "text", "catch_up", "still_off", "late_intro", "late_outro"):
+                for part in (
+                    "title",
+                    "text",
+                    "catch_up",
+                    "still_off",
+                    "late_intro",
+                    "late_outro",
+                    "replies",
+                ):
                     table = getattr(milestone, part)
                     if table is not None and locale not in table:
                         problems.append(f"{where}.{part}: missing locale {locale!r}")
@@ -159,6 +220,16 @@ class Protocol(BaseModel):
     @property
     def timed(self) -> list[Milestone]:
         return self.milestones[1:]
+
+    @property
+    def advice(self) -> list[Milestone]:
+        """Timed milestones that are steps of the aftercare, without the check-ins."""
+        return [m for m in self.milestones[1:] if m.kind == "advice"]
+
+    @property
+    def checkins(self) -> list[str]:
+        """Keys of the check-in milestones (none if the clinic's protocol drops them)."""
+        return [m.key for m in self.milestones if m.kind == "checkin"]
 
     def milestone(self, key: str) -> Milestone:
         for milestone in self.milestones:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from messages.checkins import reply_budget_problems
 from messages.protocol import Protocol
 from messages.render import sms_budget_problems
 
@@ -59,7 +60,7 @@ def parse_protocol(text: str, source: str = "protocol") -> Protocol:
     except ValidationError as exc:
         raise ProtocolError(source, _format_errors(exc, data)) from None
     # Only a structurally sound protocol can be rendered to measure its texts.
-    problems = sms_budget_problems(protocol)
+    problems = sms_budget_problems(protocol) + reply_budget_problems(protocol)
     if problems:
         raise ProtocolError(source, problems)
     return protocol

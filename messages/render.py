@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from messages import gsm7
 from messages.protocol import (
-    SMS_CHAR_BUDGET,
     SMS_SEGMENT_BUDGET,
     WELCOME,
     WELCOME_CHAR_BUDGET,
@@ -181,8 +180,9 @@ def longest_sms_whens(locale: str) -> list[Callable[[Milestone], str]]:
 
 
 def sms_budget_problems(protocol: Protocol) -> list[str]:
-    """Every SMS rendering, with the longest allowed values, must fit the segment budget;
-    welcomes (normal and late) keep FIRST_SMS_RESERVE characters free."""
+    """Every SMS rendering, with the longest allowed values, must fit the segment budget
+    and keep FIRST_SMS_RESERVE characters free: any of them may be the first SMS a number
+    gets, which also carries the opt-out line (messages.first_sms)."""
     problems = []
     for locale in protocol.locales:
         context = RenderContext(**WORST_CASE_VALUES, locale=locale)
@@ -196,7 +196,7 @@ def sms_budget_problems(protocol: Protocol) -> list[str]:
                 text = render_late_welcome(protocol, "sms", context, passed, when)
                 cases.append((f"{WELCOME} after {milestone.key}", text))
         for label, text in cases:
-            budget = WELCOME_CHAR_BUDGET if label.startswith(WELCOME) else SMS_CHAR_BUDGET
+            budget = WELCOME_CHAR_BUDGET
             cost = gsm7.cost(text)
             if cost.encoding != "GSM-7" or cost.segments > SMS_SEGMENT_BUDGET or len(text) > budget:
                 problems.append(

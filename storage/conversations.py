@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.checkins import CheckinAnswerRow, SentCheckin, add_answer, latest_sent_checkin
 from storage.db import Database
 from storage.models import AlertWindow, Clinic, Conversation, Escalation, InboundMessage, Patient
 from storage.patients import current_treatment
@@ -88,6 +90,8 @@ class ConversationRepository:
         at: datetime,
         alert_quiet_period: timedelta,
         inbound_id: InboundId | None = None,
+        alert: bool = True,
+        checkin: CheckinAnswerRow | None = None,
     ) -> Recorded | None:
         """Store the exchange and, for a warning sign, the escalation, in one transaction
         with the provider's message id when there is one. None: that id was recorded
@@ -95,7 +99,9 @@ class ConversationRepository:
 
         Whether the clinic is to be alerted is decided on the patient's alert window row,
         inside the same transaction, so two quick messages do not both alert;
-        `alert_failed` reopens the window if the alert could not be sent.
+        `alert_failed` reopens the window if the alert could not be sent. An escalation
+        with `alert=False` (a low-priority item for staff) is recorded without alerting.
+        A check-in answer is stored with the conversation it came in.
         """
         with self._db.session() as session:
             if inbound_id is not None and not record_inbound_id(session, *inbound_id, at):
@@ -114,6 +120,8 @@ class ConversationRepository:
             session.add(conversation)
             session.flush()
             if category is None:
+                if checkin is not None and patient_id is not None:
+                    add_answer(session, checkin, patient_id, conversation.id, None, at)
                 return Recorded(conversation.id, None, False)
             escalation = Escalation(
                 clinic_id=clinic_id,
@@ -124,7 +132,9 @@ class ConversationRepository:
             )
             session.add(escalation)
             session.flush()
-            alert_due = clinic_id is not None
+            if checkin is not None and patient_id is not None:
+                add_answer(session, checkin, patient_id, conversation.id, escalation.id, at)
+            alert_due = alert and clinic_id is not None
             if alert_due and patient_id is not None:
                 alert_due = _open_alert_window(
                     session, patient_id, category, escalation.id, at, alert_quiet_period
@@ -132,6 +142,13 @@ class ConversationRepository:
             if alert_due:
                 escalation.alerted_at = at
             return Recorded(conversation.id, escalation.id, alert_due)
+
+    def latest_checkin(
+        self, patient_id: int, milestones: Sequence[str], since: datetime
+    ) -> SentCheckin | None:
+        """The newest check-in among `milestones` sent to the patient since `since`."""
+        with self._db.session() as session:
+            return latest_sent_checkin(session, patient_id, milestones, since)
 
     def alert_failed(self, escalation_id: int) -> None:
         """The alert for this escalation could not be sent: the next message tries again."""

@@ -287,6 +287,31 @@ class TelegramDraft(Base):
     draft: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(index=True)
 
+class CheckinAnswer(Base):
+    """A patient's answer (1, 2 or 3) to a symptom check-in, per treatment, for the clinic
+    to see. Answer 2 and 3 also have an escalation (low priority, or a red flag)."""
+
+    __tablename__ = "checkin_answer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminder.id"))  # the check-in asked
+    milestone: Mapped[str] = mapped_column(String(32))
+    answer: Mapped[int] = mapped_column(Integer)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id"))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"))
+    answered_at: Mapped[datetime] = mapped_column()
+
+
+class SmsFirstContact(Base):
+    """Phone numbers that have had an SMS from us, so only the first one a number gets
+    carries the opt-out line. Kept by a hash of the number, and kept after erasure."""
+
+    __tablename__ = "sms_first_contact"
+    number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_sent_at: Mapped[datetime] = mapped_column()
+
+
 
 class Staff(Base):
     """A clinic's dashboard account. The email (lower-cased) is the sign-in name, so it is

@@ -25,7 +25,8 @@ TABLES = (
     "alert_window, reminder, escalation, conversation, invite, inbound_message, treatment, "
     "patient, clinic, "
     "telegram_conversation, telegram_draft, lane_lease, "
-    "staff_session, staff, sign_in_throttle, signing_key, audit_event"
+    "staff_session, staff, sign_in_throttle, signing_key, audit_event, "
+    "checkin_answer, sms_first_contact"
 )
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
 

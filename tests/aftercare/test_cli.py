@@ -38,9 +38,18 @@ def simulate(*args: str) -> list[dict[str, str]]:
 
 def test_simulate_prints_the_plan_with_local_offsets_and_texts() -> None:
     rows = simulate("--treatment", "2026-03-07T10:00", "--tz", "America/New_York")
-    assert [r["key"] for r in rows] == ["welcome", "makeup", "sweat", "cleanser", "sunscreen"]
+    assert [r["key"] for r in rows] == [
+        "welcome",
+        "makeup",
+        "checkin_24h",
+        "sweat",
+        "cleanser",
+        "checkin_72h",
+        "sunscreen",
+    ]
     assert rows[1]["due_at"] == "2026-03-08T11:00:00-04:00"  # 24 h across the DST switch
-    assert rows[4]["due_at"] == "2026-03-21T10:00:00-04:00"  # 14 days, same wall clock
+    assert rows[2]["due_at"] == rows[1]["due_at"]  # the check-in comes with the makeup step
+    assert rows[6]["due_at"] == "2026-03-21T10:00:00-04:00"  # 14 days, same wall clock
     assert all(r["text"] for r in rows)
 
 

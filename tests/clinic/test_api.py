@@ -105,13 +105,15 @@ async def test_patient_record_with_reminders_and_erasure(
     assert [(r["milestone"], r["due_at"], r["status"]) for r in record["reminders"]] == [
         ("welcome", "2026-03-02T15:00:00+00:00", "pending"),
         ("makeup", "2026-03-02T15:30:00+00:00", "pending"),
+        ("checkin_24h", "2026-03-02T15:30:00+00:00", "pending"),
         ("sweat", "2026-03-03T15:30:00+00:00", "pending"),
         ("cleanser", "2026-03-04T15:30:00+00:00", "pending"),
+        ("checkin_72h", "2026-03-04T15:30:00+00:00", "pending"),
         ("sunscreen", "2026-03-15T14:30:00+00:00", "pending"),
     ]
     erased = await client.delete("/api/v1/patients/P1", headers=headers)
     assert erased.status_code == 200
-    assert erased.json()["reminders_cancelled"] == 5
+    assert erased.json()["reminders_cancelled"] == 7
     after = (await client.get("/api/v1/patients/P1", headers=headers)).json()
     assert (after["first_name"], after["phone"], after["telegram_linked"]) == (None, None, False)
     assert after["erased_at"] == "2026-03-02T15:00:00+00:00"

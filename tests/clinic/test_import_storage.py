@@ -47,13 +47,15 @@ def reminders_of(core: Core, external_id: str) -> dict[str, tuple[datetime, str]
 def test_a_new_patient_gets_treatment_reminders_and_a_working_invite(run: Run, core: Core) -> None:
     result, outcomes = run(FILE)
     assert (result.created, result.rejected) == (3, 0)
-    assert counts(core) == {"patient": 3, "treatment": 3, "reminder": 15, "invite": 3}
+    assert counts(core) == {"patient": 3, "treatment": 3, "reminder": 21, "invite": 3}
     # Ana, treated Sunday 10:30 in New York: each milestone at its offset, the welcome now.
     assert reminders_of(core, "P1") == {
         "welcome": (datetime(2026, 3, 2, 15, 0, tzinfo=UTC), "pending"),
         "makeup": (datetime(2026, 3, 2, 15, 30, tzinfo=UTC), "pending"),
+        "checkin_24h": (datetime(2026, 3, 2, 15, 30, tzinfo=UTC), "pending"),
         "sweat": (datetime(2026, 3, 3, 15, 30, tzinfo=UTC), "pending"),
         "cleanser": (datetime(2026, 3, 4, 15, 30, tzinfo=UTC), "pending"),
+        "checkin_72h": (datetime(2026, 3, 4, 15, 30, tzinfo=UTC), "pending"),
         "sunscreen": (datetime(2026, 3, 15, 14, 30, tzinfo=UTC), "pending"),  # after DST
     }
     link = outcomes[0].invite_url
@@ -100,7 +102,7 @@ def test_a_corrected_treatment_time_reschedules_pending_reminders(
             select(Treatment.performed_at).join(Patient).where(Patient.external_id == "P1")
         )
     assert performed == datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
-    assert counts(core)["reminder"] == 15
+    assert counts(core)["reminder"] == 21
 
 
 def test_a_changed_channel_moves_pending_reminders(run: Run, core: Core) -> None:
@@ -160,11 +162,11 @@ def test_a_crash_mid_import_leaves_whole_patients_and_a_rerun_finishes(
     with pytest.raises(RuntimeError, match="power cut"):
         run(HEADER + rows, using=crashing)
     # Two whole batches: every stored patient has its treatment, reminders and invite.
-    assert counts(core) == {"patient": 20, "treatment": 20, "reminder": 100, "invite": 20}
+    assert counts(core) == {"patient": 20, "treatment": 20, "reminder": 140, "invite": 20}
 
     result, _ = run(HEADER + rows, using=make_importer(core, batch_size=10))
     assert (result.created, result.unchanged, result.rejected) == (5, 20, 0)
-    assert counts(core) == {"patient": 25, "treatment": 25, "reminder": 125, "invite": 25}
+    assert counts(core) == {"patient": 25, "treatment": 25, "reminder": 175, "invite": 25}
 
 
 def test_a_running_engine_hears_of_each_committed_batch_and_of_nothing_else(
@@ -208,7 +210,7 @@ def test_an_erased_patient_is_not_brought_back_by_a_re_import(
 ) -> None:
     run(FILE)
     erased = store.erase(profile.id, "P1", core.clock.now())
-    assert erased is not None and erased[1] == 5
+    assert erased is not None and erased[1] == 7
     result, _ = run(FILE)
     assert (result.unchanged, result.rejected) == (2, 1)
     assert errors_of(result) == [

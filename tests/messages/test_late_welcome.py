@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from messages import gsm7
+from messages.first_sms import with_opt_out_line
 from messages.milestones import passed_milestones, welcome_timeline
 from messages.protocol import FIRST_SMS_RESERVE, SMS_CHAR_BUDGET, WORST_CASE_VALUES
 from messages.protocol_files import load_protocol
@@ -19,7 +20,6 @@ PROTOCOL = load_protocol()
 TREATED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Mon 10:00 in New York, 16:00 in Madrid
 NEW_YORK = ZoneInfo("America/New_York")
 MADRID = ZoneInfo("Europe/Madrid")
-STOP_LINE = {"en": " Reply STOP to opt out, HELP for help.", "es": " BAJA: salir. AYUDA: ayuda."}
 
 
 def late(hours: int, language: str, channel: str, zone: ZoneInfo, **names: str) -> str:
@@ -146,7 +146,7 @@ def test_every_late_sms_fits_with_the_longest_names_and_room_for_the_stop_line(
 ) -> None:
     text = late(hours, language, "sms", NEW_YORK, **WORST_CASE_VALUES)
     assert fits_a_first_sms(text), (len(text), text)
-    with_stop = text + STOP_LINE[language]
+    with_stop = with_opt_out_line(text, language)
     assert gsm7.cost(with_stop).segments <= 2 and len(with_stop) <= SMS_CHAR_BUDGET
     assert WORST_CASE_VALUES["clinic_phone"] in text.splitlines()[0]  # warning signs first
     assert "SPF 30+" in text
@@ -157,7 +157,7 @@ def test_the_first_day_welcome_sms_leaves_room_for_the_stop_line(language: str) 
     context = RenderContext(**WORST_CASE_VALUES, locale=language)
     text = render_text(PROTOCOL, "welcome", "sms", context)
     assert fits_a_first_sms(text)
-    assert gsm7.cost(text + STOP_LINE[language]).segments <= 2
+    assert gsm7.cost(with_opt_out_line(text, language)).segments <= 2
 
 
 def test_an_sms_shortens_names_longer_than_the_budget_assumes() -> None:

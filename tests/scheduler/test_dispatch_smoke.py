@@ -32,6 +32,7 @@ async def test_a_registered_patient_gets_the_welcome_then_the_makeup_reminder(
     )
     assert await dispatcher.dispatch_due() == 1
     clock.advance(timedelta(hours=23))
-    assert await dispatcher.dispatch_due() == 1
-    assert [d.message.reminder_id for d in channel.sent] == [1, 2]
+    assert await dispatcher.dispatch_due() == 2  # makeup, and the 24-hour check-in
+    assert [d.message.reminder_id for d in channel.sent] == [1, 2, 3]
     assert "Ana" in channel.sent[1].message.text
+    assert "How does your skin feel today?" in channel.sent[2].message.text.replace("how", "How")

@@ -31,12 +31,22 @@ async def test_every_reminder_is_sent_once_at_its_due_time(
     treated = clock.now() - timedelta(minutes=5)
     registration = register(core, clinic, "P1", treated)
     planned = {p.key: p.due_at for p in registration.planned}
-    for key in ["welcome", "makeup", "sweat", "cleanser", "sunscreen"]:
-        clock.set(planned[key] - timedelta(seconds=1))
-        assert await engine.run() == 0, f"{key} sent early"
-        clock.set(planned[key])
-        assert await engine.run() == 1
-        assert await engine.run() == 0, f"{key} sent twice"
+    assert list(planned) == [
+        "welcome",
+        "makeup",
+        "checkin_24h",
+        "sweat",
+        "cleanser",
+        "checkin_72h",
+        "sunscreen",
+    ]
+    for due in sorted(set(planned.values())):
+        keys = [key for key, at in planned.items() if at == due]  # a check-in comes with a step
+        clock.set(due - timedelta(seconds=1))
+        assert await engine.run() == 0, f"{keys} sent early"
+        clock.set(due)
+        assert await engine.run() == len(keys)
+        assert await engine.run() == 0, f"{keys} sent twice"
     sent = [(d.message.text.split(",")[0], d.at) for d in engine.sms.sent]
     assert [at for _, at in sent] == [planned[k] for k in planned]
     rows = reminders(core)
@@ -139,7 +149,8 @@ async def test_a_blocked_telegram_bot_falls_back_to_sms(
     clock.advance(timedelta(hours=24))
     await engine.run()
     await engine.run()
-    assert len(engine.sms.sent) == 2 and len(engine.telegram.attempts) == 1
+    # Makeup and the 24-hour check-in, by SMS; Telegram is not tried again.
+    assert len(engine.sms.sent) == 3 and len(engine.telegram.attempts) == 1
 
 
 async def test_reminders_due_while_stopped_are_sent_if_inside_their_window_else_expired(
@@ -187,7 +198,7 @@ async def test_paused_erased_and_cancelled_get_nothing(
             .where(Patient.id == erased.patient_id)
             .values(erased_at=clock.now(), phone=None)
         )
-    assert core.planner.cancel(cancelled.treatment_id) == 5
+    assert core.planner.cancel(cancelled.treatment_id) == 7
     await engine.run()
     assert engine.sms.attempts == []
     assert reminders(core, paused.treatment_id)["welcome"].status == S.SKIPPED

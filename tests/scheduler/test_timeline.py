@@ -32,9 +32,11 @@ def due(planned: list[PlannedReminder], key: str) -> datetime:
     return next(p.due_at for p in planned if p.key == key)
 
 
-def test_protocol_milestones_are_the_four_of_the_design() -> None:
-    offsets = {m.key: str(m.offset) for m in PROTOCOL.timed}
+def test_protocol_milestones_are_the_four_of_the_design_and_two_check_ins() -> None:
+    offsets = {m.key: str(m.offset) for m in PROTOCOL.advice}
     assert offsets == {"makeup": "24h", "sweat": "48h", "cleanser": "72h", "sunscreen": "14d"}
+    checkins = {key: str(PROTOCOL.milestone(key).offset) for key in PROTOCOL.checkins}
+    assert checkins == {"checkin_24h": "24h", "checkin_72h": "72h"}
 
 
 class TestNamedDstDays:
@@ -93,8 +95,12 @@ class TestQuietHoursAndRegistration:
         treated = local(NEW_YORK, 2026, 3, 2, 9, 0)
         registered = treated + timedelta(hours=50)
         planned = plan(treated, PROTOCOL, NEW_YORK, None, registered)
-        assert [p.key for p in planned] == ["welcome", "cleanser", "sunscreen"]
-        assert passed_milestones(treated, PROTOCOL, NEW_YORK, registered) == ["makeup", "sweat"]
+        assert [p.key for p in planned] == ["welcome", "cleanser", "checkin_72h", "sunscreen"]
+        assert passed_milestones(treated, PROTOCOL, NEW_YORK, registered) == [
+            "makeup",
+            "checkin_24h",
+            "sweat",
+        ]
 
     def test_a_window_runs_from_the_deferred_due_time(self) -> None:
         treated = local(NEW_YORK, 2026, 5, 4, 22, 0)

@@ -25,7 +25,7 @@ def test_erasure_removes_personal_data_cancels_what_is_unsent_and_voids_a_held_c
     )
     first_erasure = clock.now()
     with core.db.session() as session:
-        assert erase_patients(session, [registration.patient_id], first_erasure) == 5
+        assert erase_patients(session, [registration.patient_id], first_erasure) == 7
     clock.advance(60)
     with core.db.session() as session:
         erase_patients(session, [registration.patient_id], clock.now())  # erasing twice is harmless

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from telegram.error import RetryAfter
 
 from aftercare.wiring import Core
@@ -43,10 +43,10 @@ async def test_a_reminder_is_sent_at_its_due_time_as_html(
     assert await dispatcher.dispatch_due() == 0  # one minute early: nothing
 
     clock.advance(timedelta(minutes=1))  # 24 h after the treatment
-    assert await dispatcher.dispatch_due() == 1
+    assert await dispatcher.dispatch_due() == 2  # makeup, and the 24-hour check-in
     assert await dispatcher.dispatch_due() == 0  # and only once
 
-    reminder = fake_api.sent(CHAT)[-1]
+    reminder = next(m for m in reversed(fake_api.sent(CHAT)) if "Makeup can go" in m.text)
     assert "<b>Makeup can go back on</b>" in reminder.text
     assert reminder.params["parse_mode"] == "HTML"
     with tg_core.db.session() as session:
@@ -97,9 +97,11 @@ async def test_a_blocked_patient_with_a_phone_gets_later_reminders_by_sms(
     )
     clock.advance(timedelta(hours=22))
     fake_api.block()
-    # The refusal moves the makeup reminder to the SMS lane, which takes it on its next round.
-    assert await dispatcher.dispatch_due() + await dispatcher.dispatch_due() == 1
-    assert [d.message.channel for d in sms.sent] == ["sms"]
+    fake_api.block()  # both texts due now are refused
+    # The refusal moves the makeup reminder and the check-in due with it to the SMS lane,
+    # which takes them on its next round.
+    assert await dispatcher.dispatch_due() + await dispatcher.dispatch_due() == 2
+    assert [d.message.channel for d in sms.sent] == ["sms", "sms"]
     assert patient_row(tg_core, patient_id).telegram_unreachable
 
 
@@ -122,6 +124,12 @@ async def test_the_engine_honours_retry_after(
     clock: FakeClock,
 ) -> None:
     await bound(fake_api, tg_core, glow)
+    with tg_core.db.session() as session:  # only the makeup reminder is due at 24 h here
+        session.execute(
+            update(Reminder)
+            .where(Reminder.milestone.in_(tg_core.protocol.checkins))
+            .values(status="skipped")
+        )
     dispatcher = dispatcher_for(tg_core, adapter)
     clock.advance(timedelta(hours=22))
     fake_api.flood(retry_after=120)

@@ -46,8 +46,10 @@ async def test_plan_lists_past_and_upcoming_milestones_in_local_time(
     lines = plan.text.splitlines()
     assert lines[0] == "<b>Your aftercare plan</b> (treatment Mon 2 Mar, 08:00, America/New_York):"
     assert lines[1] == "✅ Tue 3 Mar, 08:00: Makeup can go back on"
-    assert lines[2].startswith("🔔 Wed 4 Mar, 08:00:")
-    assert lines[4].startswith("🔔 Mon 16 Mar, 08:00:")
+    assert lines[2] == "✅ Tue 3 Mar, 08:00: How is your skin? (check-in)"
+    assert lines[3].startswith("🔔 Wed 4 Mar, 08:00:")
+    assert lines[5] == "🔔 Thu 5 Mar, 08:00: How is your skin? (check-in)"
+    assert lines[6].startswith("🔔 Mon 16 Mar, 08:00:")
 
 
 async def test_commands_from_someone_not_registered(
