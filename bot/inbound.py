@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.alerts import StaffAlert, StaffAlerter
 from bot.channel import AlreadyProcessed, InboundReply, InboundSource
-from messages.conversation import PatientContext, Reply, reply
+from messages.checkins import ANSWER_WINDOW, checkin_reply, parse_answer
+from messages.conversation import ALERTING, PatientContext, Reply, reply
 from messages.inbound_text import SMS_MAX_CHARS, TELEGRAM_MAX_CHARS, clean_inbound
 from messages.protocol import Channel as Rendering
 from messages.protocol import Protocol
 from scheduler.clock import Clock
+from storage.checkins import CheckinAnswerRow, SentCheckin
 from storage.conversations import ConversationRepository, Recorded, Sender
 
 log = logging.getLogger(__name__)
@@ -46,12 +48,15 @@ class Conversations:
         self._default_language = default_language
         self._quiet = alert_quiet_period
 
+    def _protocol(self, sender: Sender) -> Protocol:
+        return self._protocols.get(sender.protocol or "", self._default_protocol)
+
     def _context(self, sender: Sender) -> PatientContext:
         try:
             zone = ZoneInfo(sender.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             zone = ZoneInfo("UTC")
-        protocol = self._protocols.get(sender.protocol or "", self._default_protocol)
+        protocol = self._protocol(sender)
         return PatientContext(
             first_name=sender.first_name,
             language=sender.language,
@@ -81,6 +86,35 @@ class Conversations:
             default_language=self._default_language,
         )
 
+    def _checkin_answer(
+        self, sender: Sender, number: int, checkin: SentCheckin, now: datetime, rendering: Rendering
+    ) -> Reply:
+        return checkin_reply(
+            number,
+            checkin.milestone,
+            self._context(sender),
+            now,
+            rendering,
+            emergency_number=self._emergency_number,
+        )
+
+    async def _open_checkin(
+        self, sender: Sender | None, text: str, now: datetime
+    ) -> tuple[int, SentCheckin] | None:
+        """The answer and the check-in it answers, when the message is a bare 1, 2 or 3 and
+        a check-in was sent to the patient within the answer window; else None, and the
+        message is an ordinary one ("1" out of the blue is a question like any other)."""
+        number = parse_answer(text) if sender is not None else None
+        if sender is None or number is None:
+            return None
+        milestones = self._protocol(sender).checkins
+        if not milestones:
+            return None
+        checkin = await asyncio.to_thread(
+            self._repository.latest_checkin, sender.patient_id, milestones, now - ANSWER_WINDOW
+        )
+        return (number, checkin) if checkin is not None else None
+
     async def handle(
         self,
         *,
@@ -100,7 +134,15 @@ class Conversations:
             else None
         )
         now = self._clock.now()
-        answer = await asyncio.to_thread(self._answer, sender, text, now, rendering, language)
+        open_checkin = await self._open_checkin(sender, text, now)
+        if sender is not None and open_checkin is not None:
+            number, checkin = open_checkin
+            answer = await asyncio.to_thread(
+                self._checkin_answer, sender, number, checkin, now, rendering
+            )
+        else:
+            answer = await asyncio.to_thread(self._answer, sender, text, now, rendering, language)
+        alerting = answer.category in ALERTING
         recorded = await asyncio.to_thread(
             self._repository.record,
             patient_id=sender.patient_id if sender else None,
@@ -114,6 +156,8 @@ class Conversations:
             at=now,
             alert_quiet_period=self._quiet,
             inbound_id=(source.provider, source.message_id) if source else None,
+            alert=alerting,
+            checkin=CheckinAnswerRow(open_checkin[1], open_checkin[0]) if open_checkin else None,
         )
         if recorded is None:
             raise AlreadyProcessed(source)
@@ -126,7 +170,7 @@ class Conversations:
         )
         # After the commit: a crash before this line leaves the escalation on record (and
         # marked alerted), never a message that is neither stored nor retried.
-        if sender is not None and answer.category is not None:
+        if sender is not None and answer.category is not None and alerting:
             await self._alert(sender, answer.category, recorded)
         return InboundReply(answer.text, answer.topic, answer.escalate, answer.language)
 
