@@ -9,15 +9,18 @@ from datetime import timedelta
 from jinja2 import Environment
 
 from aftercare.dashboard.accounts import StaffAccounts
+from aftercare.dashboard.import_jobs import ImportJobs
 from aftercare.dashboard.passwords import Passwords
 from aftercare.dashboard.sessions import Sessions
 from aftercare.dashboard.signin import SignIn
 from aftercare.dashboard.templating import make_environment
 from aftercare.settings import Settings
-from aftercare.wiring import Core, Runtime
+from aftercare.wiring import Core, Runtime, invite_links
+from clinic.importer import Importer
 from scheduler.clock import Clock
 from storage.audit import AuditLog
 from storage.db import Database
+from storage.enrollment import EnrollmentStore
 from storage.escalation_counts import open_escalations
 from storage.sign_in_throttle import SignInThrottleStore
 
@@ -33,6 +36,7 @@ class Dashboard:
     sign_in: SignIn
     # The navigation's open count (runs in a thread); the inbox may put its own here.
     open_count: Callable[[int], int]
+    imports: ImportJobs  # CSV uploads being checked or imported (admins' /app/import)
 
     @property
     def core(self) -> Core:
@@ -74,4 +78,13 @@ def build_dashboard(runtime: Runtime, passwords: Passwords | None = None) -> Das
         audit=audit,
         sign_in=sign_in,
         open_count=lambda clinic_id: open_escalations(db, clinic_id),
+        imports=ImportJobs(
+            Importer(
+                EnrollmentStore(db),
+                core.planner,
+                invite_ttl=timedelta(hours=core.settings.invite_ttl_hours),
+                invite_link=invite_links(core.settings.telegram_bot_username),
+            ),
+            clock,
+        ),
     )
