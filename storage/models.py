@@ -130,7 +130,16 @@ class Treatment(Base):
 class Reminder(Base):
     __tablename__ = "reminder"
     __table_args__ = (
-        UniqueConstraint("treatment_id", "milestone", name="uq_reminder_treatment_milestone"),
+        # One reminder per treatment and milestone; a treatment may have any number of
+        # staff replies (storage.values.STAFF_REPLY), so those are left out (migration 0010).
+        Index(
+            "uq_reminder_treatment_milestone",
+            "treatment_id",
+            "milestone",
+            unique=True,
+            sqlite_where=text("milestone <> 'staff_reply'"),
+            postgresql_where=text("milestone <> 'staff_reply'"),
+        ),
         Index("ix_reminder_queue", "status", "channel", "next_attempt_at"),
         # Partial: most rows have neither a lease nor a provider id, and every bulk insert
         # would otherwise pay for two index entries that no query reads.
@@ -178,6 +187,14 @@ class Reminder(Base):
     settled_at: Mapped[datetime | None] = mapped_column()
 
 
+    # A staff reply (milestone "staff_reply") carries its own text, who wrote it (no
+    # foreign key: the record outlives the account) and the escalation it answers.
+    body: Mapped[str | None] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    staff_email: Mapped[str | None] = mapped_column(String(254))
+    escalation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalation.id", name="fk_reminder_escalation_id")
+    )
 class Conversation(Base):
     """One inbound message and what we answered. After RETENTION_DAYS the texts of a
     finished treatment's conversations are purged; the row (topic, escalation) stays."""
@@ -210,6 +227,16 @@ class Escalation(Base):
     __tablename__ = "escalation"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
+    __table_args__ = (
+        # The inbox: a clinic's open escalations.
+        Index(
+            "ix_escalation_open",
+            "clinic_id",
+            "created_at",
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"))
     category: Mapped[str] = mapped_column(String(32))  # red_flag | emergency
@@ -218,6 +245,10 @@ class Escalation(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
 
 
+    # Who resolved it (no foreign key: the record outlives the account) and their note.
+    resolved_by_staff_id: Mapped[int | None] = mapped_column(Integer)
+    resolved_by: Mapped[str | None] = mapped_column(String(254))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
 class AlertWindow(Base):
     """The last staff alert for a patient and category. Every alert decision for the pair
     goes through this one row (an upsert on its key), so two messages arriving together

@@ -325,3 +325,4 @@ def _claimed(row: Row[*tuple[Any, ...]]) -> ClaimedReminder:
     ):
         values[flag] = bool(values[flag])
     return ClaimedReminder(**values)
+            Reminder.body,

@@ -30,6 +30,10 @@ OPEN_STATUSES = (ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.
 class ClaimedReminder:
     """A claimed reminder with everything needed to decide, render and send it."""
 
+# The milestone of a staff member's reply to a patient: a reminder row that carries its own
+# text (`body`), sent at once, whatever the quiet hours (scheduler.decisions).
+STAFF_REPLY = "staff_reply"
+
     id: int
     milestone: str
     channel: str
@@ -61,6 +65,7 @@ class ClaimedReminder:
 @dataclass(frozen=True)
 class Outcome:
     """What became of one claimed reminder; written back in one transaction per chunk."""
+    body: str | None = None  # a staff reply's own text (other reminders are rendered)
 
     reminder_id: int
     status: ReminderStatus
