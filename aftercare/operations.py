@@ -13,6 +13,7 @@ from aftercare.metrics import Metrics, QueueDepth
 from aftercare.readiness import ReadinessMonitor, readyz_route
 from aftercare.wiring import Runtime
 from storage.activity import queue_depth
+from storage.reading import read_only_engine
 
 
 def runtime_metrics(runtime: Runtime) -> Metrics:
@@ -25,8 +26,9 @@ def runtime_metrics(runtime: Runtime) -> Metrics:
 def operations_routes(runtime: Runtime, health: HealthMonitor) -> list[BaseRoute]:
     metrics = runtime_metrics(runtime)
     lanes = list(runtime.dispatcher.lanes)
+    reader = read_only_engine(runtime.core.db)
     metrics.add_collector(
-        QueueDepth(partial(queue_depth, runtime.core.db, channels=lanes), runtime.core.clock, lanes)
+        QueueDepth(partial(queue_depth, reader, channels=lanes), runtime.core.clock, lanes)
     )
     settings = runtime.core.settings
     return [

@@ -1,9 +1,10 @@
 """What waits and what happened lately, counted from the database: the queue depth for
 `/metrics`, and the last day for `aftercare stats`.
 
-Every query is an index range: the queue on `ix_reminder_queue` (status, channel, due),
-settled reminders on `ix_reminder_settled`, conversations on `ix_conversation_created`.
-Escalations are few (a scan of the day's rows).
+Both read through `storage.reading.read_only_engine`, so counting never holds SQLite's
+write lock while the dispatcher sends. Every query is an index range: the queue
+on `ix_reminder_queue` (status, channel, due), settled reminders on `ix_reminder_settled`,
+conversations on `ix_conversation_created`. Escalations are few (a scan of the day's rows).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from storage.db import Database
 from storage.models import Conversation, Escalation, Reminder
+from storage.reading import read_only_engine
 from storage.values import CHANNELS, ReminderStatus
 
 S = ReminderStatus
@@ -25,11 +27,12 @@ COUNTED = (S.SENT, S.FAILED, S.EXPIRED, S.IN_DOUBT)
 
 
 def queue_depth(
-    db: Database, now: datetime, channels: Sequence[str] = CHANNELS
+    reader: Engine, now: datetime, channels: Sequence[str] = CHANNELS
 ) -> dict[str, tuple[int, int]]:
-    """Per channel: (pending reminders due by `now`, pending reminders in all)."""
+    """Per channel: (pending reminders due by `now`, pending reminders in all).
+    `reader`: a `read_only_engine`, made once by the caller (it scrapes every few seconds)."""
     counts: dict[str, tuple[int, int]] = {}
-    with db.engine.connect() as conn:
+    with reader.connect() as conn:
         for channel in channels:
             pending = (
                 select(func.count())
@@ -60,9 +63,10 @@ def activity(db: Database, until: datetime, span: timedelta = timedelta(hours=24
     """Reminders settled (by channel, milestone, outcome), lateness of those sent, provider
     error codes on settled reminders, inbound messages and escalations, and the queue now."""
     since = until - span
+    reader = read_only_engine(db)
     found = Activity(since, until)
     settled = Reminder.settled_at > since, Reminder.settled_at <= until
-    with db.engine.connect() as conn:
+    with reader.connect() as conn:
         rows = conn.execute(
             select(Reminder.channel, Reminder.milestone, Reminder.status, func.count())
             .where(*settled, Reminder.status.in_([s.value for s in COUNTED]))
@@ -97,5 +101,5 @@ def activity(db: Database, until: datetime, span: timedelta = timedelta(hours=24
         )
         for category, count in escalations:
             found.escalations[category] = int(count)
-    found.queue = queue_depth(db, until)
+    found.queue = queue_depth(reader, until)
     return found

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import timedelta
 
-from aftercare.wiring import Core
+from aftercare.wiring import Core, build_core
 from scheduler.clock import FakeClock
 from scheduler.ports import SendResult
 from storage.activity import activity, queue_depth
 from storage.conversations import ConversationRepository
+from storage.db import Database
 from storage.patients import ClinicView
+from storage.reading import read_only_engine
+from tests.conftest import make_settings
 from tests.scheduler.engine_kit import make_engine, register, reminders
 
 
@@ -20,14 +25,14 @@ def test_the_queue_depth_counts_pending_reminders_due_now_and_in_all_per_channel
     first = register(core, clinic, "P1", clock.now())
     register(core, clinic, "P2", clock.now() - timedelta(hours=30), chat_id=77, phone=None)
     planned = len(first.planned)
-    depth = queue_depth(core.db, clock.now())
+    depth = queue_depth(read_only_engine(core.db), clock.now())
     # P1 (SMS): only the welcome is due at registration. P2 (Telegram), treated 30 h ago:
     # the welcome, and none of the milestones already past (the welcome lists them).
     assert depth["sms"] == (1, planned)
     telegram_due, telegram_total = depth["telegram"]
     assert telegram_due == 1 and 1 <= telegram_total < planned
     clock.advance(timedelta(days=30))
-    assert queue_depth(core.db, clock.now())["sms"] == (planned, planned)
+    assert queue_depth(read_only_engine(core.db), clock.now())["sms"] == (planned, planned)
 
 
 def say(core: Core, at_hours_ago: float, clock: FakeClock, category: str | None) -> None:
@@ -94,3 +99,24 @@ def test_settling_records_when_and_a_retry_does_not(
     assert core.reminders.expire_overdue_by(clock.now()) == {("sms", "welcome"): 1}
     assert reminders(core)["welcome"].settled_at == expires
     assert reminders(core)["makeup"].settled_at is None
+
+
+def test_counting_never_waits_for_the_sqlite_write_lock(sqlite_url: str, clock: FakeClock) -> None:
+    """A writer holds the lock (as the dispatcher does while it records): the counts are
+    read from the last committed snapshot at once, not after the writer is done."""
+    core = build_core(make_settings(sqlite_url), clock)
+    clinic = core.patients.add_clinic("glow", "Glow", "+15551234567", "America/New_York")
+    register(core, clinic, "P1", clock.now())
+    core.close()
+    writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE reminder SET status = 'sent'")
+    try:
+        started = time.monotonic()
+        depth = queue_depth(read_only_engine(Database(sqlite_url)), clock.now())
+        waited = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert depth["sms"][1] > 0  # the uncommitted update is not seen
+    assert waited < 5  # the busy timeout is 30 s
