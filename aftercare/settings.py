@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scheduler.quiet_hours import QuietHours
+from storage.values import LANGUAGES
 
 
 class ConfigError(Exception):
@@ -96,8 +97,8 @@ class Settings(BaseSettings):
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
-        if value not in ("en", "es"):
-            raise ValueError("must be 'en' or 'es'")
+        if value not in LANGUAGES:
+            raise ValueError("must be " + " or ".join(f"'{language}'" for language in LANGUAGES))
         return value
 
     @field_validator("forwarded_allow_ips")

@@ -6,9 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal, get_args
 
-LANGUAGES = ("en", "es")
-CHANNELS = ("sms", "telegram")
+# The languages and channels a patient can have, defined once: the Literal types let the
+# command line offer them as choices, the tuples are for membership tests and listings.
+Language = Literal["en", "es"]
+ChannelName = Literal["sms", "telegram"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+CHANNELS: tuple[ChannelName, ...] = get_args(ChannelName)
 
 
 class ReminderStatus(StrEnum):
