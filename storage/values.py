@@ -30,14 +30,14 @@ class ReminderStatus(StrEnum):
 
 OPEN_STATUSES = (ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.SENDING)
 
+# The milestone of a staff member's reply to a patient: a reminder row that carries its own
+# text (`body`), sent at once, whatever the quiet hours (scheduler.decisions).
+STAFF_REPLY = "staff_reply"
+
 
 @dataclass(frozen=True)
 class ClaimedReminder:
     """A claimed reminder with everything needed to decide, render and send it."""
-
-# The milestone of a staff member's reply to a patient: a reminder row that carries its own
-# text (`body`), sent at once, whatever the quiet hours (scheduler.decisions).
-STAFF_REPLY = "staff_reply"
 
     id: int
     milestone: str
@@ -65,12 +65,12 @@ STAFF_REPLY = "staff_reply"
     clinic_phone: str
     error_code: str | None = None  # of the last attempt ("timeout": it may have arrived)
     provider_message_id: str | None = None  # set early by a receipt for a timed-out send
+    body: str | None = None  # a staff reply's own text (other reminders are rendered)
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What became of one claimed reminder; written back in one transaction per chunk."""
-    body: str | None = None  # a staff reply's own text (other reminders are rendered)
 
     reminder_id: int
     status: ReminderStatus
