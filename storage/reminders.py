@@ -34,6 +34,20 @@ class Recovery:
     in_doubt_by: Tally = field(default_factory=Counter)  # the same, by channel and milestone
 
 
+@dataclass(frozen=True)
+class ListedReminder:
+    """One line of `aftercare reminders`: where a reminder stands, without patient details."""
+
+    id: int
+    patient_id: int
+    milestone: str
+    channel: str
+    due_at: datetime
+    status: str
+    attempts: int
+    last_error: str | None
+
+
 class ReminderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -248,6 +262,26 @@ class ReminderRepository:
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def listed(self, status: ReminderStatus | None, limit: int) -> list[ListedReminder]:
+        """Up to `limit` reminders (of one status, or any), the next attempt soonest first."""
+        query = select(Reminder).order_by(Reminder.next_attempt_at).limit(limit)
+        if status is not None:
+            query = query.where(Reminder.status == status.value)
+        with self._db.session() as session:
+            return [
+                ListedReminder(
+                    r.id,
+                    r.patient_id,
+                    r.milestone,
+                    r.channel,
+                    r.due_at,
+                    r.status,
+                    r.attempts,
+                    r.last_error,
+                )
+                for r in session.scalars(query)
+            ]
+
     def counts_by_status(self) -> dict[str, int]:
         with self._db.session() as session:
             rows = session.execute(
@@ -306,6 +340,7 @@ def _details() -> Select[*tuple[Any, ...]]:
             Clinic.phone.label("clinic_phone"),
             Reminder.error_code,
             Reminder.provider_message_id,
+            Reminder.body,
         )
         .join(Treatment, Treatment.id == Reminder.treatment_id)
         .join(Patient, Patient.id == Reminder.patient_id)
@@ -325,4 +360,3 @@ def _claimed(row: Row[*tuple[Any, ...]]) -> ClaimedReminder:
     ):
         values[flag] = bool(values[flag])
     return ClaimedReminder(**values)
-            Reminder.body,
