@@ -58,19 +58,23 @@ class Core:
 def build_core(settings: Settings, clock: Clock | None = None) -> Core:
     clock = clock or SystemClock()
     protocol = load_protocol(settings.protocol_file)
-    protocols = {protocol.name: protocol}
     db = Database(settings.database_url)
-    planner = Planner(db, protocols, protocol, settings.quiet_hours, clock)
+    planner = build_planner(db, protocol, settings, clock)
     return Core(
         settings,
         db,
         clock,
         protocol,
-        protocols,
+        {protocol.name: protocol},
         ReminderRepository(db),
         PatientRepository(db),
         planner,
     )
+
+
+def build_planner(db: Database, protocol: Protocol, settings: Settings, clock: Clock) -> Planner:
+    """The planner for new patients on `protocol`, with the configured quiet hours."""
+    return Planner(db, {protocol.name: protocol}, protocol, settings.quiet_hours, clock)
 
 
 def invite_links(bot_username: str | None) -> Callable[[str], str] | None:
