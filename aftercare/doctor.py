@@ -1,5 +1,5 @@
-"""`aftercare doctor`: is this configuration ready to go live? A check list (ok / warn /
-fail, with what to do), `--json` for scripts, exit status 1 when anything fails.
+"""`aftercare doctor`'s check list: is this configuration ready to go live? (ok / warn /
+fail, with what to do; the command is aftercare.cli.doctor).
 
 Reads only: the database is probed with a write that is rolled back, the providers are
 asked who they think we are. Nothing is created, migrated, registered or sent.
@@ -8,12 +8,9 @@ asked who they think we are. Nothing is created, migrated, registered or sent.
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
-
-from aftercare.settings import ConfigError, Settings, load_settings
+from aftercare.settings import Settings
 
 if TYPE_CHECKING:
     from aftercare.doctor_checks import Check
@@ -59,26 +56,3 @@ def render(checks: list[Check]) -> str:
     warnings = f"{counts['warn']} warning{'' if counts['warn'] == 1 else 's'}"
     lines.append(f"{counts['ok']} ok, {warnings}, {counts['fail']} failed")
     return "\n".join(lines)
-
-
-def doctor(
-    as_json: Annotated[
-        bool, typer.Option("--json", help='Print {"ok", "checks": [...]} instead.')
-    ] = False,
-) -> None:
-    """Check the settings, database, protocol and providers before going live."""
-    from aftercare.doctor_checks import fail
-
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        checks = [fail("settings", str(exc), "correct the variables named, then run again")]
-    else:
-        checks = asyncio.run(diagnose(settings))
-    failed = any(check.status == "fail" for check in checks)
-    if as_json:
-        body = {"ok": not failed, "checks": [check.as_json() for check in checks]}
-        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
-    else:
-        typer.echo(render(checks))
-    raise typer.Exit(1 if failed else 0)

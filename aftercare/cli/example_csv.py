@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from aftercare.settings import ConfigError, load_settings
+from aftercare.cli.common import read_protocol, read_settings
 from clinic.example_csv import example_csv as build_example
-from messages.protocol_files import ProtocolError, load_protocol
 
 MAX_ROWS = 200_000  # the importer's limit for one file
 
@@ -23,9 +22,5 @@ def example_csv(
 
     For example: aftercare example-csv > patients.csv
     """
-    try:
-        protocol = load_protocol(load_settings().protocol_file)
-    except (ConfigError, ProtocolError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    protocol = read_protocol(read_settings())
     typer.echo(build_example(datetime.now(UTC), protocol, rows), nl=False)

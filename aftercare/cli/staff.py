@@ -14,60 +14,40 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aftercare.cli.common import fail, open_database, out, read_settings
 from aftercare.dashboard.accounts import COMMAND_LINE, AccountProblem, StaffAccounts
 from aftercare.dashboard.passwords import Passwords
-from aftercare.settings import ConfigError, load_settings
 from scheduler.clock import SystemClock
-from storage.db import Database
 from storage.patients import NotFoundError
 
 staff_app = typer.Typer(help="Clinic dashboard staff accounts.", no_args_is_help=True)
-
-out = Console()
-err = Console(stderr=True)
 
 ROLE_HELP = "admin (also imports, staff and API key) or nurse (read, reply, resolve)."
 STDIN_HELP = "Read the password from the first line of standard input."
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
 @contextmanager
 def _accounts() -> Iterator[StaffAccounts]:
     """Accounts on a database that exists and is migrated (never made here)."""
-    from storage.readiness import DatabaseNotReady, require_migrated
-
-    try:
-        settings = load_settings()
-        require_migrated(settings.database_url)
-    except (ConfigError, DatabaseNotReady) as exc:
-        raise _fail(str(exc)) from None
-    db = Database(settings.database_url)
-    try:
+    with open_database(read_settings()) as db:
         yield StaffAccounts(db, SystemClock(), Passwords())
-    finally:
-        db.dispose()
 
 
 def _clinic_id(accounts: StaffAccounts, slug: str) -> int:
     try:
         return accounts.store.clinic_id(slug)
     except NotFoundError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _read_password() -> str:
     line = sys.stdin.readline()
     password = line.removesuffix("\n").removesuffix("\r")
     if not password:
-        raise _fail("no password on standard input (one line, e.g. from a password manager)")
+        raise fail("no password on standard input (one line, e.g. from a password manager)")
     return password
 
 
@@ -85,7 +65,7 @@ def staff_add(
         try:
             added = accounts.add(clinic_id, email, role, password, COMMAND_LINE)
         except AccountProblem as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     out.print(f"{escape(added.account.email)} added to {escape(slug)} as {added.account.role}")
     if added.one_time_password is not None:
         out.print("one-time password (shown once; a new one is chosen at the first sign-in):")
@@ -139,7 +119,7 @@ def staff_remove(
         try:
             removed = accounts.remove(accounts.find(clinic_id, email), COMMAND_LINE)
         except AccountProblem as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     out.print(f"{escape(removed.email)} removed from {escape(slug)}")
 
 
@@ -151,12 +131,12 @@ def staff_password(
 ) -> None:
     """Set an account's password (read from standard input); its sessions end."""
     if not password_stdin:
-        raise _fail("--password-stdin is required: passwords are never given as arguments")
+        raise fail("--password-stdin is required: passwords are never given as arguments")
     password = _read_password()
     with _accounts() as accounts:
         clinic_id = _clinic_id(accounts, slug)
         try:
             accounts.set_password(accounts.find(clinic_id, email), password, COMMAND_LINE)
         except AccountProblem as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     out.print(f"password of {escape(email.strip().lower())} changed; its sessions are ended")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
-from aftercare.settings import ConfigError, load_settings
+from aftercare.cli.common import read_settings
 from messages.conversation import Reply, reply
 from messages.protocol import Channel
+from storage.values import ChannelName, Language
 
 
 def answer_line(answer: Reply) -> dict[str, Any]:
@@ -61,21 +62,15 @@ def ask_many(
 
 def ask(
     text: Annotated[str, typer.Argument(help='The question, or "-" to read one per line.')],
-    lang: Annotated[
-        Literal["en", "es"] | None, typer.Option(help="Default: detected from the text.")
-    ] = None,
+    lang: Annotated[Language | None, typer.Option(help="Default: detected from the text.")] = None,
     channel: Annotated[
-        Literal["sms", "telegram"], typer.Option(help="Rendering: sms (plain) or telegram (HTML).")
+        ChannelName, typer.Option(help="Rendering: sms (plain) or telegram (HTML).")
     ] = "sms",
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """Ask the FAQ a question the way a patient would. No database needed."""
     rendering: Channel = channel
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    settings = read_settings()
     if text == "-":
         ask_many(
             sys.stdin,
