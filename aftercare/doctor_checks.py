@@ -8,9 +8,11 @@ names settings and targets (a file, a server), never a token, password or key.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from aftercare.settings import Settings
@@ -135,13 +137,23 @@ def database_check(settings: Settings) -> Check:
         )
     migration = ", ".join(current_heads(url))
     detail = f"{target}: reachable, writable, at migration {migration}"
-    if url.startswith("sqlite:///./") or url.startswith("sqlite:///aftercare"):
+    if _relative_sqlite_path(url):
         return warn(
             name,
             detail + " (a relative path: commands run from another folder use another file)",
             "set DATABASE_URL to an absolute path, e.g. sqlite:////var/lib/aftercare/a.db",
         )
     return ok(name, detail)
+
+
+def _relative_sqlite_path(url: str) -> bool:
+    parsed = make_url(url)
+    database = (parsed.database or "").removeprefix("file:")
+    return (
+        parsed.drivername.startswith("sqlite")
+        and database not in ("", ":memory:")
+        and (not Path(database).is_absolute())
+    )
 
 
 def protocol_check(settings: Settings) -> Check:

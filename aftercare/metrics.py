@@ -9,6 +9,7 @@ milestone, outcome, code, route template), never anything about a patient.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +24,8 @@ from bot.channel import InboundHandler, InboundReply, InboundSource
 from scheduler.clock import Clock
 from scheduler.observe import Settled, Swept
 from storage.values import ReminderStatus
+
+log = logging.getLogger(__name__)
 
 # Seconds after the due time: a wake-up is milliseconds late; quiet hours and retries
 # after an outage are minutes to hours.
@@ -192,7 +195,13 @@ class QueueDepth:
         yield GaugeMetricFamily("aftercare_reminders_pending", "", labels=["channel"])
 
     def collect(self) -> Iterator[Metric]:
-        counts = self.counts()
+        try:
+            counts = self.counts()
+        except Exception as exc:
+            # The other metrics are still worth a scrape; /readyz names the database.
+            log.warning("metrics: the queue depth could not be read (%s)", type(exc).__name__)
+            yield from self.describe()
+            return
         due = GaugeMetricFamily(
             "aftercare_reminders_due",
             "Pending reminders already due (waiting for a rate slot or a free engine).",

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+from aftercare.metrics import Metrics, QueueCounts, QueueDepth
 from aftercare.web import create_app
 from aftercare.wiring import Runtime, build_core, build_runtime
 from scheduler.clock import FakeClock
@@ -180,3 +183,18 @@ async def test_a_reminder_whose_window_closed_unsent_is_counted_as_expired(
                  outcome="expired") == 1  # fmt: skip
     assert value(text, "aftercare_reminders_total", channel="sms", milestone="welcome",
                  outcome="sent") is None  # fmt: skip
+
+
+def test_a_queue_depth_that_cannot_be_read_leaves_the_other_metrics_served(
+    clock: FakeClock,
+) -> None:
+    def unreadable(_now: datetime) -> QueueCounts:
+        raise OperationalError("SELECT count(*) FROM reminder", {}, Exception("disk I/O error"))
+
+    metrics = Metrics(clock)
+    metrics.add_collector(QueueDepth(unreadable, clock, ["sms"]))
+    metrics.http_requests.labels("GET", "/healthz", "200").inc()
+    text = generate_latest(metrics.registry).decode()
+    count = "aftercare_http_requests_total"
+    assert value(text, count, method="GET", route="/healthz", status="200") == 1
+    assert value(text, "aftercare_reminders_due", channel="sms") is None
