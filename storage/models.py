@@ -142,6 +142,13 @@ class Reminder(Base):
         ),
         Index("ix_reminder_queue", "status", "channel", "next_attempt_at"),
         # Partial: most rows have neither a lease nor a provider id, and every bulk insert
+        # Staff replies by escalation (statistics; the retention purge of their texts).
+        Index(
+            "ix_reminder_staff_reply",
+            "escalation_id",
+            sqlite_where=text("milestone = 'staff_reply'"),
+            postgresql_where=text("milestone = 'staff_reply'"),
+        ),
         # would otherwise pay for two index entries that no query reads.
         Index(
             "ix_reminder_lease",

@@ -14,6 +14,7 @@ from storage.db import Database
 from storage.models import (
     Clinic,
     Conversation,
+    Escalation,
     InboundMessage,
     Invite,
     Patient,
@@ -200,6 +201,20 @@ def erase_patients(session: Session, ids: Sequence[int], now: datetime) -> int:
         update(Conversation)
         .where(Conversation.patient_id.in_(ids))
         .values(inbound_text=None, reply_text=None)
+        .execution_options(synchronize_session=False)
+    )
+    # Staff replies carry their own text (other reminders are rendered when sent), and a
+    # resolved escalation may carry a note about the patient.
+    session.execute(
+        update(Reminder)
+        .where(Reminder.patient_id.in_(ids), Reminder.body.is_not(None))
+        .values(body=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Escalation)
+        .where(Escalation.patient_id.in_(ids), Escalation.resolution_note.is_not(None))
+        .values(resolution_note=None)
         .execution_options(synchronize_session=False)
     )
     # An unused invite could otherwise attach a new chat to the erased record.

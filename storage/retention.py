@@ -5,7 +5,8 @@ Purged, once older than the cutoff:
 - the texts of conversations (what the patient wrote and what we answered); the row, its
   topic, language and escalation stay;
 - the provider's id on reminders (a Twilio message SID: Twilio's own log ties it to the
-  phone number); status, timestamps, delivery status, error code and cost stay.
+  phone number); status, timestamps, delivery status, error code and cost stay;
+- the text of staff replies (reminders that carry their own); who sent them stays.
 
 Only when the treatment is finished: it has no reminder still pending, claimed or being
 sent. A conversation belongs to the patient's latest treatment performed before it (or to
@@ -28,7 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from storage.db import Database
 from storage.models import Conversation, Reminder, Treatment
-from storage.values import OPEN_STATUSES
+from storage.values import OPEN_STATUSES, STAFF_REPLY
 
 BATCH = 1000
 
@@ -37,10 +38,11 @@ BATCH = 1000
 class Purged:
     conversations: int  # conversations whose texts were removed
     provider_ids: int  # reminders whose provider message id was removed
+    reply_texts: int = 0  # staff replies whose text was removed
 
     @property
     def total(self) -> int:
-        return self.conversations + self.provider_ids
+        return self.conversations + self.provider_ids + self.reply_texts
 
 
 def purge_before(db: Database, cutoff: datetime, batch: int = BATCH) -> Purged:
@@ -48,6 +50,7 @@ def purge_before(db: Database, cutoff: datetime, batch: int = BATCH) -> Purged:
     return Purged(
         _in_batches(db, _conversations(cutoff, batch)),
         _in_batches(db, _provider_ids(cutoff, batch)),
+        _in_batches(db, _reply_texts(cutoff, batch)),
     )
 
 
@@ -117,12 +120,39 @@ def _provider_ids(cutoff: datetime, batch: int) -> Update:
     )
 
 
+def _reply_texts(cutoff: datetime, batch: int) -> Update:
+    # Walks the partial index of staff replies (few, beside the reminders).
+    settled = func.coalesce(Reminder.settled_at, Reminder.sent_at, Reminder.due_at)
+    ids = (
+        select(Reminder.id)
+        .where(
+            Reminder.milestone == STAFF_REPLY,
+            Reminder.body.is_not(None),
+            settled < cutoff,
+            Reminder.status.not_in([status.value for status in OPEN_STATUSES]),
+            ~_running(Reminder.treatment_id),
+        )
+        .limit(batch)
+        .scalar_subquery()
+    )
+    return (
+        update(Reminder)
+        .where(Reminder.id.in_(ids))
+        .values(body=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def retention_purge(db: Database, days: int) -> Callable[[datetime], dict[str, int]]:
     """The maintenance job's purge: everything older than `days` before the given instant."""
     keep = timedelta(days=days)
 
     def purge(now: datetime) -> dict[str, int]:
         purged = purge_before(db, now - keep)
-        return {"conversation texts": purged.conversations, "provider ids": purged.provider_ids}
+        return {
+            "conversation texts": purged.conversations,
+            "provider ids": purged.provider_ids,
+            "staff reply texts": purged.reply_texts,
+        }
 
     return purge

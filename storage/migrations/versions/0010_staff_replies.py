@@ -4,7 +4,8 @@ A staff member's reply to a patient is a reminder row (milestone "staff_reply") 
 its own text, who wrote it and the escalation it answers, so the dispatcher sends it like
 any reminder: rate-limited, retried, recorded, obeying opt-out. A treatment has one
 reminder per milestone but may have any number of staff replies, so the unique constraint
-on (treatment_id, milestone) becomes a unique index that leaves staff replies out.
+on (treatment_id, milestone) becomes a unique index that leaves staff replies out, and
+staff replies get a small index of their own (by escalation).
 Escalations record who resolved them and an optional note; open ones get an index for
 the inbox.
 
@@ -29,6 +30,7 @@ depends_on: str | Sequence[str] | None = None
 
 UNIQUE_NAME = "uq_reminder_treatment_milestone"
 NOT_STAFF_REPLY = "milestone <> 'staff_reply'"
+STAFF_REPLY = "milestone = 'staff_reply'"
 OPEN = "resolved_at IS NULL"
 
 
@@ -54,6 +56,13 @@ def upgrade() -> None:
         sqlite_where=sa.text(NOT_STAFF_REPLY),
         postgresql_where=sa.text(NOT_STAFF_REPLY),
     )
+    op.create_index(
+        "ix_reminder_staff_reply",
+        "reminder",
+        ["escalation_id"],
+        sqlite_where=sa.text(STAFF_REPLY),
+        postgresql_where=sa.text(STAFF_REPLY),
+    )
     with op.batch_alter_table("escalation") as batch:
         batch.add_column(sa.Column("resolved_by_staff_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("resolved_by", sa.String(length=254), nullable=True))
@@ -75,6 +84,7 @@ def downgrade() -> None:
         batch.drop_column("resolved_by_staff_id")
     # Staff replies have no place in the old schema (one row per treatment and milestone).
     op.execute("DELETE FROM reminder WHERE milestone = 'staff_reply'")
+    op.drop_index("ix_reminder_staff_reply", table_name="reminder")
     op.drop_index(UNIQUE_NAME, table_name="reminder")
     with op.batch_alter_table("reminder", recreate="always" if _sqlite() else "auto") as batch:
         batch.create_unique_constraint(UNIQUE_NAME, ["treatment_id", "milestone"])
