@@ -2,7 +2,8 @@
 
 Without PUBLIC_BASE_URL the bot long-polls getUpdates. With it, Telegram POSTs updates to
 /telegram/webhook on our own HTTP app (PTB runs without its Updater); every request must
-carry the secret we registered with setWebhook.
+carry the secret we registered with setWebhook. A webhook update is handled before it is
+acknowledged, and its id stored only then, so Telegram delivers again what a crash cut off.
 """
 
 from __future__ import annotations
