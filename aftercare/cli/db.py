@@ -1,7 +1,9 @@
-"""`aftercare db ...`: create or migrate the database (`db backup` is registered in
-aftercare.cli.entry)."""
+"""`aftercare db ...`: create or migrate the database, and back it up."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -26,3 +28,38 @@ def db_upgrade() -> None:
     except DBAPIError as exc:
         raise fail(connection_problem(settings.database_url, exc)) from None
     out.print("database is up to date")
+
+
+def pg_dump_command(url: str, file: Path) -> str:
+    """The pg_dump line for this server and database, without the password."""
+    from sqlalchemy.engine import make_url
+
+    from storage.db import normalise_url
+
+    parsed = make_url(normalise_url(url))
+    options = [f"--host {parsed.host or 'localhost'}", f"--port {parsed.port or 5432}"]
+    if parsed.username:
+        options.append(f"--username {parsed.username}")
+    return f"pg_dump {' '.join(options)} --format=custom --file {file} {parsed.database or ''}"
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="Where the copy goes (must not exist).")],
+) -> None:
+    """Copy the SQLite database while the service runs (PostgreSQL: use pg_dump)."""
+    from storage.backup import BackupError, backup_sqlite
+    from storage.readiness import describe, sqlite_file
+
+    settings = read_settings()
+    url = settings.database_url
+    if sqlite_file(url) is None and not url.startswith("sqlite"):
+        raise fail(
+            f"DATABASE_URL is {describe(url)}: back it up with PostgreSQL's own tools, e.g. "
+            f"{pg_dump_command(url, file)} (README: backup and restore)"
+        )
+    try:
+        size = backup_sqlite(url, file.expanduser().absolute())
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"backed up {describe(url)} to {file} ({size:,} bytes)", highlight=False)

@@ -21,7 +21,7 @@ from aftercare.cli.reminders import reminders
 from aftercare.cli.run import run
 from aftercare.cli.simulate import simulate
 from aftercare.cli.staff import staff_app
-from aftercare.ops_commands import db_backup, stats
+from aftercare.cli.stats import stats
 from aftercare.settings import load_settings
 
 app = typer.Typer(
@@ -40,10 +40,6 @@ app.command("example-csv")(example_csv)
 app.command("doctor")(doctor)
 app.command("stats")(stats)
 app.add_typer(db_app, name="db")
-# `stats` and `db backup` are still in aftercare.ops_commands, which is being changed: they
-# move to aftercare/cli/stats.py and aftercare/cli/db.py (with common.fail, read_settings
-# and open_database instead of its own helpers) once that change is in.
-db_app.command("backup")(db_backup)
 app.add_typer(clinic_app, name="clinic")
 app.add_typer(patient_app, name="patient")
 app.add_typer(staff_app, name="staff")

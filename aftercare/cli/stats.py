@@ -1,46 +1,19 @@
-"""`aftercare stats` (the last day, from the database) and `aftercare db backup`."""
+"""`aftercare stats`: the counters /metrics has, for the last day, read from the database."""
 
 from __future__ import annotations
 
 import json
 import math
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from aftercare.settings import ConfigError, Settings, load_settings
+from aftercare.cli.common import open_database, out, read_settings
 
 if TYPE_CHECKING:
     from storage.activity import Activity
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _migrated(settings: Settings) -> None:
-    from storage.readiness import DatabaseNotReady, require_migrated
-
-    try:
-        require_migrated(settings.database_url)
-    except DatabaseNotReady as exc:
-        raise _fail(str(exc)) from None
 
 
 def percentile(ordered: list[float], share: float) -> float:
@@ -56,15 +29,9 @@ def stats(
     """The counters /metrics has, for the last day, read from the database."""
     # Imported here, like the other commands' storage: `aftercare --help` stays quick.
     from storage.activity import activity
-    from storage.db import Database
 
-    settings = _settings()
-    _migrated(settings)
-    db = Database(settings.database_url)
-    try:
+    with open_database(read_settings()) as db:
         found = activity(db, datetime.now(UTC), timedelta(hours=hours))
-    finally:
-        db.dispose()
     if as_json:
         typer.echo(json.dumps(as_document(found), indent=2))
     else:
@@ -131,37 +98,3 @@ def _line(title: str, counts: dict[str, int]) -> str:
     if not counts:
         return f"{title}: none"
     return f"{title}: " + ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
-
-
-def pg_dump_command(url: str, file: Path) -> str:
-    """The pg_dump line for this server and database, without the password."""
-    from sqlalchemy.engine import make_url
-
-    from storage.db import normalise_url
-
-    parsed = make_url(normalise_url(url))
-    options = [f"--host {parsed.host or 'localhost'}", f"--port {parsed.port or 5432}"]
-    if parsed.username:
-        options.append(f"--username {parsed.username}")
-    return f"pg_dump {' '.join(options)} --format=custom --file {file} {parsed.database or ''}"
-
-
-def db_backup(
-    file: Annotated[Path, typer.Argument(help="Where the copy goes (must not exist).")],
-) -> None:
-    """Copy the SQLite database while the service runs (PostgreSQL: use pg_dump)."""
-    from storage.backup import BackupError, backup_sqlite
-    from storage.readiness import describe, sqlite_file
-
-    settings = _settings()
-    url = settings.database_url
-    if sqlite_file(url) is None and not url.startswith("sqlite"):
-        raise _fail(
-            f"DATABASE_URL is {describe(url)}: back it up with PostgreSQL's own tools, e.g. "
-            f"{pg_dump_command(url, file)} (README: backup and restore)"
-        )
-    try:
-        size = backup_sqlite(url, file.expanduser().absolute())
-    except BackupError as exc:
-        raise _fail(str(exc)) from None
-    out.print(f"backed up {describe(url)} to {file} ({size:,} bytes)", highlight=False)
