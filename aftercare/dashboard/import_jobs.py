@@ -139,6 +139,9 @@ class ImportJobs:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csv-import")
         self._folder: tempfile.TemporaryDirectory[str] | None = None
+        # Called in the worker thread at each step of progress, outside any transaction:
+        # tests use it to hold a run at a known point.
+        self.observer: Callable[[ImportJob], None] | None = None
 
     # -- the event loop's side: all of it quick, none of it touching the database ---------
 
@@ -293,6 +296,8 @@ class ImportJobs:
             if step == "importing":
                 step = "matching" if dry_run else "writing"
             job.progress = Progress(step, done, total)
+            if self.observer is not None:
+                self.observer(job)
 
         with report_path.open("w", encoding="utf-8", newline="") as report_file:
             write_row = ReportWriter(report_file, dry_run=dry_run)

@@ -8,12 +8,14 @@ import asyncio
 import csv
 import io
 import re
+import threading
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from aftercare.dashboard.import_jobs import ImportJob
 from aftercare.settings import Settings
 from clinic.reader import Limits
 from scheduler.clock import FakeClock
@@ -293,3 +295,52 @@ async def test_an_upload_is_dropped_some_time_after_it_was_last_used(
     assert "uploads are kept for 30 minutes" in gone.text
     assert apply.status_code == 404
     assert patients_in(site) == 0
+
+
+async def test_while_an_import_runs_its_page_shows_progress_and_the_server_answers(
+    site: Site,
+) -> None:
+    site.add_staff(ADMIN, "admin")
+    jobs = site.dashboard.imports
+    jobs.importer.batch_size = 1
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold_after_the_first_patient(job: ImportJob) -> None:  # between two batches
+        if job.progress.step == "writing" and job.progress.done == 1:
+            held.set()
+            assert release.wait(30)
+
+    jobs.observer = hold_after_the_first_patient
+    try:
+        async with site.client() as browser:
+            await browser.sign_in(ADMIN)
+            url = await checked(site, browser, messy_csv(T0))
+            await browser.post_form(url, token_from=url)
+            assert await asyncio.to_thread(held.wait, 30)
+            page = await browser.get(url)
+            progress = await browser.get(url + "/progress")
+            other_page = await browser.get("/app/import")  # the event loop is free
+            release.set()
+            await settle(site)
+            done = await browser.get(url)
+    finally:
+        release.set()
+        jobs.observer = None
+
+    assert page.status_code == 200
+    assert "<h1>Importing</h1>" in page.text
+    assert '<progress id="import-progress" max="100" value="' in page.text
+    assert f'data-import-progress="{url}/progress"' in page.text
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page.text
+    assert "/app/static/import.js?v=" in page.text
+    assert f'href="{url}">Refresh</a>' in page.text
+    assert progress.json() == {
+        "state": "importing",
+        "finished": False,
+        "percent": 66,  # the file read (50%), then 1 of 3 patients saved
+        "text": "Saving patients: 1 of 3",
+    }
+    assert other_page.status_code == 200
+    assert "Import finished" in done.text
+    assert patients_in(site) == 3
