@@ -16,11 +16,13 @@ from clinic.keys import hash_api_key, new_api_key
 from storage.clinic_fields import ClinicFieldError, check_clinic, check_country, check_phone
 from storage.enrollment import EnrollmentStore
 from storage.patients import DuplicateError, NotFoundError, PatientRepository
+from storage.values import LANGUAGES
 
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 key_app = typer.Typer(help="Clinic API keys.", no_args_is_help=True)
 
 JSON_KEY_HELP = 'Print {"slug", "api_key"}.'
+LANGUAGE_HELP = " or ".join(LANGUAGES) + "."
 
 
 def option_problem(exc: ClinicFieldError) -> str:
@@ -115,7 +117,7 @@ def clinic_set(
     country: Annotated[
         str | None, typer.Option(help="Default country for local phone numbers.")
     ] = None,
-    language: Annotated[str | None, typer.Option(help="en or es.")] = None,
+    language: Annotated[str | None, typer.Option(help=LANGUAGE_HELP)] = None,
 ) -> None:
     """Change a clinic's name, phone, time zone, country or language.
 
@@ -151,7 +153,7 @@ def clinic_add(
     phone: Annotated[str, typer.Option(help="The number patients are told to call.")],
     timezone: Annotated[str, typer.Option(help="IANA name, e.g. America/New_York.")],
     country: Annotated[str, typer.Option(help="Default country for local phone numbers.")] = "US",
-    language: Annotated[str, typer.Option(help="en or es.")] = "en",
+    language: Annotated[str, typer.Option(help=LANGUAGE_HELP)] = "en",
     date_format: Annotated[
         str | None, typer.Option(help="How its CSV files write dates: DMY, MDY, YMD or strftime.")
     ] = None,
