@@ -30,6 +30,16 @@ def milestone_at(treated_at: datetime, offset: Duration, zone: ZoneInfo) -> date
     return wall.replace(tzinfo=zone).astimezone(UTC)
 
 
+def welcome_due(treated_at: datetime, registered_at: datetime, delay: Duration) -> datetime:
+    """When the welcome is due: `delay` after a treatment registered ahead of it (a booked
+    appointment, so the welcome arrives as the patient leaves), or at registration for one
+    registered after it (the patient has left already)."""
+    require_aware(treated_at, "treated_at")
+    require_aware(registered_at, "registered_at")
+    treated, registered = treated_at.astimezone(UTC), registered_at.astimezone(UTC)
+    return treated + delay.nominal if treated > registered else registered
+
+
 def milestone_times(
     treated_at: datetime, protocol: Protocol, zone: ZoneInfo
 ) -> dict[str, datetime]:

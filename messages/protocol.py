@@ -167,6 +167,14 @@ class Protocol(BaseModel):
     locales: list[str] = Field(min_length=1)
     first_name_fallback: dict[str, str]
     milestones: list[Milestone] = Field(min_length=2)
+    # A treatment enrolled ahead (a booked appointment) gets its welcome this long after the
+    # treatment time, as the patient leaves; one enrolled afterwards gets it at enrollment.
+    welcome_delay: Duration = Duration.parse("1h")
+
+    @field_validator("welcome_delay", mode="before")
+    @classmethod
+    def _delay(cls, value: object) -> object:
+        return Duration.parse(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:

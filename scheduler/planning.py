@@ -30,14 +30,21 @@ _EARLIEST_PLANNED = "planner.earliest_planned"  # Session.info key until the com
 
 # Clocks disagree a little; a treatment "in the future" by less than this is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
+# Booked appointments may be enrolled this far ahead (a clinic may narrow it).
+MAX_AHEAD = timedelta(days=90)
 
 
-def treatment_time_problem(treated_at: datetime, now: datetime, protocol: Protocol) -> str | None:
-    """Why a treatment time cannot be registered, or None. Pure."""
+def treatment_time_problem(
+    treated_at: datetime, now: datetime, protocol: Protocol, ahead: timedelta = MAX_AHEAD
+) -> str | None:
+    """Why a treatment time cannot be registered, or None. Pure. `ahead`: how far in the
+    future an appointment may be (0 where only past treatments make sense)."""
     if treated_at.tzinfo is None:
         return "treatment time needs a time zone"
-    if treated_at > now + CLOCK_SKEW:
-        return "treatment time is in the future"
+    if treated_at > now + max(ahead, CLOCK_SKEW):
+        if ahead <= CLOCK_SKEW:
+            return "treatment time is in the future"
+        return f"treatment time is more than {ahead.days} days ahead"
     last = protocol.timed[-1]
     if treated_at + last.offset.nominal + last.window.nominal < now:
         return f"treatment is older than the protocol's last milestone ({last.key}, {last.offset})"
@@ -314,15 +321,17 @@ class Planner:
         session.execute(
             update(Treatment).where(Treatment.id == treatment_id).values(performed_at=treated_at)
         )
-        planned = {
-            p.key: p
-            for p in plan(treated_at, protocol, zone, self.quiet, now)
-            if p.key != protocol.welcome.key
-        }
+        planned = {p.key: p for p in plan(treated_at, protocol, zone, self.quiet, now)}
         existing = {
             r.milestone: r
             for r in session.scalars(select(Reminder).where(Reminder.treatment_id == treatment_id))
         }
+        # A welcome not sent yet (an appointment moved before it happened) moves with it.
+        welcome, welcome_row = planned.pop(protocol.welcome.key), existing.get(protocol.welcome.key)
+        if welcome_row is not None and welcome_row.status == ReminderStatus.PENDING:
+            welcome_row.due_at = welcome_row.next_attempt_at = welcome.due_at
+            welcome_row.expires_at = welcome.expires_at
+            planned[welcome.key] = welcome
         fresh = []
         for milestone in protocol.timed:
             row, new = existing.get(milestone.key), planned.get(milestone.key)

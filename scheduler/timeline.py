@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from messages.milestones import milestone_at, require_aware
+from messages.milestones import milestone_at, require_aware, welcome_due
 from messages.protocol import Protocol
 from scheduler.quiet_hours import QuietHours
 
@@ -38,6 +38,8 @@ def plan(
 
     The welcome is due at registration (moved out of quiet hours unless the patient is
     talking to us right now, `welcome_now`); milestones already reached are not planned.
+    A treatment registered ahead (an appointment) gets nothing before it: its welcome is due
+    at the treatment time plus the protocol's `welcome_delay`.
     """
     require_aware(registered_at, "registered_at")
     registered_at = registered_at.astimezone(UTC)
@@ -46,12 +48,10 @@ def plan(
         return quiet.defer(instant, zone) if quiet is not None else instant
 
     welcome = protocol.welcome
-    welcome_due = registered_at if welcome_now else deferred(registered_at)
-    planned = [
-        PlannedReminder(
-            welcome.key, welcome_due, welcome_due + welcome.window.nominal, registered_at
-        )
-    ]
+    welcome_at = welcome_due(treated_at, registered_at, protocol.welcome_delay)
+    ahead = welcome_at > registered_at
+    due = registered_at if welcome_now and not ahead else deferred(welcome_at)
+    planned = [PlannedReminder(welcome.key, due, due + welcome.window.nominal, welcome_at)]
     for milestone in protocol.timed:
         reached = milestone_at(treated_at, milestone.offset, zone)
         if reached <= registered_at:

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -205,7 +205,9 @@ class Registration:
             )
             store.touch(registration.patient_id, now)
             return registration.patient_id
-        problem = treatment_time_problem(treated, now, planner.default_protocol)
+        problem = treatment_time_problem(
+            treated, now, planner.default_protocol, ahead=timedelta(0)
+        )
         if problem:
             raise ValueError(problem)
         # The planner announces the new plan to the engine once this transaction commits.

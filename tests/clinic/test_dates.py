@@ -91,8 +91,10 @@ def test_the_cutoff_is_the_last_milestone_plus_its_window_and_the_message_says_s
         "treatment is older than 17 days, the import window "
         "(the protocol's last milestone, sunscreen at 14d, plus its 3d window)"
     )
-    assert treatment_window_problem(now + timedelta(hours=1), now, protocol) == (
-        "treatment time is in the future"
+    # A booked appointment may be enrolled up to 90 days ahead, not further.
+    assert treatment_window_problem(now + timedelta(days=90), now, protocol) is None
+    assert treatment_window_problem(now + timedelta(days=90, minutes=6), now, protocol) == (
+        "treatment time is more than 90 days ahead"
     )
 
 

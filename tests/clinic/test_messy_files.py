@@ -33,7 +33,7 @@ MESSY = (
     "A4;03/04/2026 10:00;Dee;;telegram;\r\n"  # 6 ambiguous date
     "A1;2026-03-01 10:00;Ana;(212) 555-0101;;vip\r\n"  # 7 same as row 2
     "A5;2026-03-01 10:00;Caf\udce9;;telegram;\r\n"  # 8 Latin-1 byte
-    "A6;2026-03-05 10:00;Eve;;telegram;\r\n"  # 9 future
+    "A6;2026-06-05 10:00;Eve;;telegram;\r\n"  # 9 too far ahead
     "A7;2026-02-01 10:00;Fay;;telegram;\r\n"  # 10 too old
     "A8;2026-03-01T09:00-05:00;Gil;1.2125550103E+10;sms;\r\n"  # 11 ok, exact scientific
     ";2026-03-01 10:00;NoId;;telegram;\r\n"  # 12 no id
@@ -67,7 +67,7 @@ def test_a_messy_export_reports_each_bad_row_exactly_and_imports_the_rest(run: R
             "first_name",
             "is not valid UTF-8 (byte 0xE9); save the file as 'CSV UTF-8' and upload it again",
         ),
-        (9, "treatment_at", "treatment time is in the future"),
+        (9, "treatment_at", "treatment time is more than 90 days ahead"),
         (
             10,
             "treatment_at",
