@@ -98,6 +98,8 @@ class Patient(Base):
         UniqueConstraint("clinic_id", "external_id", name="uq_patient_clinic_external"),
         Index("ix_patient_phone", "phone"),
         Index("ix_patient_telegram_chat", "telegram_chat_id"),
+        # The dashboard's patient list: one clinic's patients, newest first (migration 0011).
+        Index("ix_patient_clinic_newest", "clinic_id", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
