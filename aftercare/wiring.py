@@ -143,7 +143,7 @@ def build_inbound(core: Core, channels: Mapping[str, Channel]) -> InboundHandler
         core.clock,
         core.protocols,
         core.protocol,
-        StaffAlerter(channels),
+        StaffAlerter(channels, core.settings.public_base_url),
         emergency_number=core.settings.emergency_number,
         default_language=core.settings.default_language,
     )

@@ -2,6 +2,8 @@
 
 The alert carries ids only: no patient text, name or phone. Staff open the escalation in
 their tools to see who it is; a staff chat or phone that leaks does not leak health data.
+When the service has a public address, the alert links to the escalation's dashboard
+page (an id in a URL that only signed-in staff of the clinic can open).
 """
 
 from __future__ import annotations
@@ -28,13 +30,20 @@ class StaffAlert:
     staff_sms_number: str | None = None
 
 
-def alert_text(alert: StaffAlert) -> str:
+def escalation_url(base_url: str, escalation_id: int) -> str:
+    return f"{base_url.rstrip('/')}/app/escalations/{escalation_id}"
+
+
+def alert_text(alert: StaffAlert, base_url: str | None = None) -> str:
     label = _LABELS.get(alert.category, alert.category)
     urgency = "now" if alert.category == "emergency" else "as soon as you can"
-    return (
+    text = (
         f"Escalation {alert.escalation_id} ({label}) for patient {alert.patient_id} "
         f"of clinic {alert.clinic_slug}: please call them back {urgency}."
     )
+    if base_url:
+        text += f" {escalation_url(base_url, alert.escalation_id)}"
+    return text
 
 
 class StaffAlerter:
@@ -42,12 +51,15 @@ class StaffAlerter:
     is filled once the provider adapters exist). A clinic with no staff chat or number gets
     a log line instead, so the alert is never silently dropped."""
 
-    def __init__(self, channels: Mapping[str, Channel]) -> None:
+    def __init__(self, channels: Mapping[str, Channel], base_url: str | None = None) -> None:
+        """`base_url`: the service's public address (PUBLIC_BASE_URL), for the link to the
+        escalation's page; without it the alert has no link."""
         self._channels = channels
+        self._base_url = base_url
 
     async def alert(self, alert: StaffAlert) -> bool:
         """True if at least one staff channel took the alert, or the log stood in for one."""
-        text = alert_text(alert)
+        text = alert_text(alert, self._base_url)
         targets = [
             (name, address)
             for name, address in (

@@ -14,6 +14,9 @@ from aftercare.dashboard.strings import text
 
 SHOWN_AFTER_REDIRECT: Final[dict[str, NoticeKind]] = {
     "password.changed": "success",
+    "reply.queued": "success",
+    "resolve.done": "success",
+    "resolve.already": "info",
 }
 
 

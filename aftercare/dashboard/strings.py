@@ -59,6 +59,82 @@ EN: Final[Mapping[str, str]] = {
     # home (the inbox fills this in)
     "home.title": "Inbox",
     "home.empty": "No open escalations. When a patient describes a warning sign, it appears here.",
+    "home.intro": "Patients who need a call back, most urgent first.",
+    "home.list": "Open escalations",
+    "home.more": "Showing the {shown} most urgent of {count} open escalations.",
+    "inbox.no_name": "No name given",
+    "inbox.erased": "Erased patient",
+    "inbox.unknown": "Unknown patient",
+    "inbox.words_gone": "The message text is no longer kept.",
+    # how long ago (the inbox)
+    "ago.now": "just now",
+    "ago.minutes": "{n} min ago",
+    "ago.hours": "{n} h ago",
+    "ago.day": "1 day ago",
+    "ago.days": "{n} days ago",
+    # channels and escalation categories (a category not listed shows as itself)
+    "channel.sms": "SMS",
+    "channel.telegram": "Telegram",
+    "category.emergency": "Emergency",
+    "category.red_flag": "Red flag",
+    "category.checkin_concern": "Check-in concern",
+    # one escalation
+    "escalation.title": "Escalation {id}",
+    "escalation.back": "Inbox",
+    "escalation.open": "Open",
+    "escalation.resolved": "Resolved",
+    "escalation.details": "Details",
+    "escalation.received": "Received",
+    "escalation.external_id": "Patient ID",
+    "escalation.phone": "Phone",
+    "escalation.call": "Call {phone}",
+    "escalation.no_phone": "No phone number",
+    "escalation.channel": "Channel",
+    "escalation.opted_out": "opted out of SMS",
+    "escalation.unreachable": "cannot be reached",
+    "escalation.paused": "Reminders paused",
+    "escalation.patient_page": "Open the patient's page",
+    "escalation.others": "This patient's other open escalations",
+    "escalation.resolved_by": "Resolved by {who} on {when}.",
+    # the conversation
+    "conversation.title": "Conversation",
+    "conversation.zone": "Times in {zone}.",
+    "conversation.empty": "No messages yet.",
+    "conversation.patient": "Patient",
+    "conversation.automatic": "Automatic answer",
+    "conversation.reminder": "Reminder: {title}",
+    "conversation.staff_reply": "Reply by {email}",
+    "conversation.removed": "The text is no longer kept.",
+    "conversation.this": "This escalation",
+    "state.sending": "Sending",
+    # replying
+    "reply.title": "Reply to the patient",
+    "reply.label": "Reply",
+    "reply.via_sms": "Goes by SMS to {phone} straight away, also at night. Plain characters "
+    "only, at most 2 text messages.",
+    "reply.via_telegram": "Goes by Telegram straight away, also at night.",
+    "reply.submit": "Send reply",
+    "reply.queued": "Your reply is on its way. Its delivery shows in the conversation.",
+    "reply.problem.empty": "Please write a reply first.",
+    "reply.problem.too_long": "The reply has {length} characters; at most {max} can be sent.",
+    "reply.problem.not_gsm7": "A text message cannot carry {chars}. Please use plain "
+    "characters (no emoji or curly quotes).",
+    "reply.problem.too_many_segments": "This reply needs {segments} text messages; at most "
+    "{max} ({limit} characters) can be sent. Please shorten it.",
+    "reply.refused.erased": "This patient's record was erased: nothing can be sent to them.",
+    "reply.refused.no_channel": "The patient cannot be reached: they opted out of text "
+    "messages or their number and Telegram do not work. Please call them.",
+    "reply.refused.no_treatment": "This patient has no treatment on record to file the "
+    "reply under. Please call them.",
+    "reply.refused.channel_changed": "The patient's channel changed just now. Please check "
+    "the reply and send it again.",
+    # resolving
+    "resolve.title": "Resolve",
+    "resolve.hint": "When the patient has been called back, or nothing more is needed.",
+    "resolve.note": "Note (optional)",
+    "resolve.submit": "Resolve escalation",
+    "resolve.done": "The escalation is resolved.",
+    "resolve.already": "This escalation was already resolved.",
     # choosing a password
     "password.title": "Change your password",
     "password.first_time": "Welcome. Please choose your own password before you go on: "
