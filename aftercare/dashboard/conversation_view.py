@@ -58,6 +58,10 @@ class Bubble:
     def direction(self) -> Literal["in", "out"]:
         return "in" if self.kind == "patient" else "out"
 
+    @property
+    def state_label(self) -> str:
+        return text(f"state.{self.state}") if self.state else ""
+
 
 def plain(telegram_html: str) -> str:
     """A Telegram HTML text as plain text."""
