@@ -10,10 +10,12 @@ from messages.milestones import passed_milestones, welcome_timeline
 from messages.protocol import Channel as RenderChannel
 from messages.protocol import Protocol
 from messages.render import RenderContext, render_text
+from messages.staff_replies import problem as staff_reply_problem
+from messages.staff_replies import rendered as staff_reply_text
 from scheduler.ports import OutboundMessage, SendResult, SendStatus
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import retry_at
-from storage.values import ClaimedReminder, Outcome
+from storage.values import STAFF_REPLY, ClaimedReminder, Outcome
 from storage.values import ReminderStatus as S
 
 OTHER_CHANNEL = {"sms": "telegram", "telegram": "sms"}
@@ -64,7 +66,12 @@ def decide(
     quiet: QuietHours | None,
     available: frozenset[str],
 ) -> Ready | Outcome:
-    """Send it now, or record why not (cancelled, expired, skipped, moved, deferred)."""
+    """Send it now, or record why not (cancelled, expired, skipped, moved, deferred).
+
+    A staff reply answers the patient's own message: it goes out at once, quiet hours or
+    not, also to a patient who paused reminders or whose treatment was cancelled; erasure,
+    opt-out and its expiry still stop it."""
+    staff_reply = reminder.milestone == STAFF_REPLY
 
     def outcome(status: S, error: str | None = None, **extra: object) -> Outcome:
         return Outcome(reminder.id, status, now, error=error, **extra)  # type: ignore[arg-type]
@@ -75,11 +82,11 @@ def decide(
         return outcome(S.SENT, provider_message_id=reminder.provider_message_id)
     if reminder.erased:
         return outcome(S.CANCELLED, "patient erased")
-    if reminder.treatment_cancelled:
+    if reminder.treatment_cancelled and not staff_reply:
         return outcome(S.CANCELLED, "treatment cancelled")
     if now >= reminder.expires_at:
         return outcome(S.EXPIRED, "window closed before it could be sent")
-    if reminder.paused:
+    if reminder.paused and not staff_reply:
         return outcome(S.SKIPPED, "reminders paused by the patient")
 
     address = address_for(reminder, reminder.channel)
@@ -92,24 +99,25 @@ def decide(
         return outcome(S.FAILED, f"no way to reach the patient on {reminder.channel}")
 
     zone = ZoneInfo(reminder.timezone)
-    if quiet is not None:
+    if quiet is not None and not staff_reply:
         allowed = quiet.defer(now, zone)
         if allowed > now:
             if allowed >= reminder.expires_at:
                 return outcome(S.EXPIRED, "window closed during quiet hours")
             return outcome(S.PENDING, next_attempt_at=allowed)
 
-    context = RenderContext(
-        reminder.first_name, reminder.clinic_name, reminder.clinic_phone, reminder.language
-    )
-    passed = passed_milestones(reminder.performed_at, protocol, zone, reminder.registered_at)
-    # A late welcome says until when each thing is still off, in the patient's zone, as of
-    # the moment it is sent (a welcome held back by quiet hours is written at send time).
-    timeline = welcome_timeline(reminder.performed_at, protocol, zone, now) if passed else None
     rendering: RenderChannel = "sms" if reminder.channel == "sms" else "telegram"
-    text = render_text(
-        protocol, reminder.milestone, rendering, context, passed=passed, timeline=timeline
-    )
+    if staff_reply:
+        body = reminder.body or ""
+        # Checked when written, for the channel of the time; the patient may since have
+        # moved to SMS, which carries less.
+        refused = staff_reply_problem(body, reminder.channel)
+        if refused is not None:
+            why = refused.sentence
+            return outcome(S.FAILED, f"staff reply cannot go by {reminder.channel}: {why}")
+        text = staff_reply_text(body, rendering)
+    else:
+        text = _render(reminder, now, protocol, zone, rendering)
     message = OutboundMessage(
         channel=reminder.channel,
         address=address,
@@ -123,6 +131,25 @@ def decide(
     return Ready(reminder, message)
 
 
+def _render(
+    reminder: ClaimedReminder,
+    now: datetime,
+    protocol: Protocol,
+    zone: ZoneInfo,
+    rendering: RenderChannel,
+) -> str:
+    context = RenderContext(
+        reminder.first_name, reminder.clinic_name, reminder.clinic_phone, reminder.language
+    )
+    passed = passed_milestones(reminder.performed_at, protocol, zone, reminder.registered_at)
+    # A late welcome says until when each thing is still off, in the patient's zone, as of
+    # the moment it is sent (a welcome held back by quiet hours is written at send time).
+    timeline = welcome_timeline(reminder.performed_at, protocol, zone, now) if passed else None
+    return render_text(
+        protocol, reminder.milestone, rendering, context, passed=passed, timeline=timeline
+    )
+
+
 def after_send(
     ready: Ready,
     result: SendResult,
@@ -133,6 +160,8 @@ def after_send(
 ) -> tuple[Outcome, PatientFlag | None]:
     """The outcome of one send, and what it taught us about the patient."""
     reminder = ready.reminder
+    if reminder.milestone == STAFF_REPLY:
+        quiet = None  # a staff reply's retries follow the backoff, by night too
     attempts = reminder.attempts + 1
     if result.status == SendStatus.SENT:
         return (
