@@ -4,12 +4,16 @@ A row whose patient is new is created; a stored patient is updated when the row 
 value the file has a column for, or moves the treatment time or zone, and is otherwise left
 unchanged. Rows that cannot be imported now (an erased patient, an external id the file
 gives twice with different data) are rejected here.
+
+Each row's `action` says what happened to the treatment (see `treatment_action`): created,
+new session, corrected, cancelled, unchanged or skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from clinic.csv_rows import RowError, ValidRow
@@ -25,6 +29,8 @@ class PatientUpdate:
     known: ExistingPatient
     changes: dict[str, Any]  # column -> new value
     moved: bool  # the treatment time or the zone changed: its reminders move
+    treatment_id: int | None = None  # the treatment moved (None: the current one)
+    new_session: bool = False  # a new treatment with its own plan instead of a move
 
     @property
     def zone(self) -> str:
@@ -41,6 +47,7 @@ class BatchPlan:
     creates: list[ValidRow] = field(default_factory=list)
     updates: list[PatientUpdate] = field(default_factory=list)
     reissues: list[tuple[ValidRow, int]] = field(default_factory=list)  # (row, patient id)
+    cancels: list[int] = field(default_factory=list)  # treatment ids
 
 
 def plan_batch(
@@ -50,11 +57,17 @@ def plan_batch(
     given: frozenset[str],
     *,
     reissue_invites: bool,
+    session_gap: timedelta = timedelta(days=17),
 ) -> BatchPlan:
     """`existing`: the stored patients among the rows' external ids; `given`: the file's
-    columns; `conflicted_first_rows`: first row -> later rows with different data."""
+    columns; `conflicted_first_rows`: first row -> later rows with different data;
+    `session_gap`: without appointment ids, a time at least this much later than the
+    current treatment is a new session, a nearer one a correction (the protocol's length)."""
     batch = BatchPlan()
     for r in rows:
+        if r.skipped:
+            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "skipped", action="skipped")
+            continue
         if r.row in conflicted_first_rows:
             later = ", ".join(str(n) for n in conflicted_first_rows[r.row])
             batch.outcomes[r.row] = rejected(
@@ -64,9 +77,12 @@ def plan_batch(
             )
             continue
         known = existing.get(r.external_id)
+        if known is None and r.cancelled:  # nothing was planned: nothing to cancel
+            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "skipped", action="skipped")
+            continue
         if known is None:
             batch.creates.append(r)
-            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "created")
+            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "created", action="created")
             continue
         if known.erased_at is not None:
             batch.outcomes[r.row] = rejected(
@@ -76,15 +92,65 @@ def plan_batch(
             )
             continue
         changes = changed_values(r, known, given)
-        moved = known.performed_at != r.treated_at or "timezone" in changes
+        action, target = treatment_action(r, known, session_gap)
+        if action == "rejected":
+            batch.outcomes[r.row] = rejected(
+                r,
+                f"is more than {session_gap.days} days before the patient's current treatment "
+                f"({known.performed_at:%Y-%m-%d}): an earlier session without an "
+                "appointment_id cannot be told from a mistake",
+                column="treatment_at",
+            )
+            continue
+        if action == "cancelled" and target is not None:
+            batch.cancels.append(target)
+        moved = action in ("corrected", "new session") or (
+            "timezone" in changes and action == "unchanged"
+        )
         if changes or moved:
-            batch.updates.append(PatientUpdate(r, known, changes, moved))
-            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "updated")
+            batch.updates.append(
+                PatientUpdate(r, known, changes, moved, target, action == "new session")
+            )
+        if action == "skipped":
+            status = "skipped"
         else:
-            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "unchanged")
+            status = "updated" if changes or action != "unchanged" else "unchanged"
+        batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, status, action=action)
         if reissue_invites and not known.telegram_linked:
             batch.reissues.append((r, known.id))
     return batch
+
+
+def treatment_action(
+    r: ValidRow, known: ExistingPatient, session_gap: timedelta
+) -> tuple[str, int | None]:
+    """What a row of a stored patient does to their treatments, and which treatment.
+
+    With an appointment id: a new id is a new session, a known one moved in time is a
+    correction. Without: a time within `session_gap` of the current treatment is a
+    correction, a later one a new session. A cancelled or missed booking cancels its
+    treatment; one that matches nothing stored is skipped (nothing was planned for it).
+    """
+    if r.appointment_id is not None:
+        booked = known.appointments.get(r.appointment_id)
+        if booked is None:
+            return ("skipped", None) if r.cancelled else ("new session", None)
+        tid, performed, was_cancelled = booked
+        if was_cancelled:
+            return "unchanged", tid  # a cancelled booking stays cancelled
+        if r.cancelled:
+            return "cancelled", tid
+        return ("unchanged" if performed == r.treated_at else "corrected"), tid
+    current: datetime | None = known.performed_at
+    if known.treatment_id is None or current is None:  # every earlier one was cancelled
+        return ("unchanged", None) if r.cancelled else ("new session", None)
+    if r.treated_at - current >= session_gap:
+        return ("skipped", None) if r.cancelled else ("new session", None)
+    if current - r.treated_at >= session_gap:
+        return ("unchanged", None) if r.cancelled else ("rejected", None)
+    if r.cancelled:
+        return "cancelled", known.treatment_id
+    return ("unchanged" if current == r.treated_at else "corrected"), known.treatment_id
 
 
 def changed_values(r: ValidRow, known: ExistingPatient, given: frozenset[str]) -> dict[str, Any]:
@@ -99,5 +165,5 @@ def changed_values(r: ValidRow, known: ExistingPatient, given: frozenset[str]) -
     return changes
 
 
-def rejected(r: ValidRow, message: str) -> RowOutcome:
-    return RowOutcome(r.row, r.external_id, "rejected", [RowError(r.row, "external_id", message)])
+def rejected(r: ValidRow, message: str, column: str = "external_id") -> RowOutcome:
+    return RowOutcome(r.row, r.external_id, "rejected", [RowError(r.row, column, message)])

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from clinic.batch_plan import BatchPlan, PatientUpdate
 from clinic.csv_rows import ValidRow
 from scheduler.planning import NewPatient, NewTreatment, Planner
+from storage.appointments import cancel_treatments, end_earlier_plans, set_appointment_ids
 from storage.enrollment import EnrollmentStore
 from storage.invites import TOKEN_BYTES, token_hash
 
@@ -40,6 +41,7 @@ class BatchWriter:
     ) -> dict[int, str]:
         """Store the batch; returns row -> invite token for the rows given a new invite."""
         tokens = self._create(session, clinic_id, batch.creates, now)
+        cancel_treatments(session, batch.cancels, now)
         for update in batch.updates:
             self._update(session, update, now)
         tokens.update(self._invites(session, batch.reissues, now))
@@ -70,6 +72,14 @@ class BatchWriter:
             now,
         )
         patient_ids = [registration.patient_id for registration in registrations]
+        set_appointment_ids(
+            session,
+            [
+                (registration.treatment_id, r.appointment_id)
+                for r, registration in zip(creates, registrations, strict=True)
+                if r.appointment_id is not None
+            ],
+        )
         return self._invites(session, list(zip(creates, patient_ids, strict=True)), now)
 
     def _invites(
@@ -100,14 +110,20 @@ class BatchWriter:
     def _reschedule(self, session: Session, update: PatientUpdate, now: datetime) -> None:
         """A changed treatment time or zone, inside this batch's transaction."""
         known, treated_at = update.known, update.row.treated_at
-        if known.treatment_id is None:  # every earlier treatment was cancelled: start anew
-            self.planner.add_treatments(
+        target = update.treatment_id or known.treatment_id
+        if update.new_session or target is None:  # a new session, or every earlier one
+            [registration] = self.planner.add_treatments(  # was cancelled: start anew
                 session, [NewTreatment(known.id, update.zone, update.channel, treated_at)], now
             )
+            if update.row.appointment_id is not None:
+                set_appointment_ids(
+                    session, [(registration.treatment_id, update.row.appointment_id)]
+                )
+            end_earlier_plans(session, known.id, registration.treatment_id, treated_at, now)
             return
         self.planner.reschedule_in(
             session,
-            known.treatment_id,
+            target,
             known.id,
             ZoneInfo(update.zone),
             update.channel,

@@ -126,6 +126,9 @@ def as_item(r: ValidRow) -> Item:
         r.timezone,
         r.language,
         r.channel,
+        r.appointment_id,
+        r.cancelled,
+        r.skipped,
     )
 
 

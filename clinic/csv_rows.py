@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -18,8 +19,35 @@ from scheduler.localtime import zone_named
 from storage.clinic_fields import normalise_phone
 from storage.values import CHANNELS, LANGUAGES
 
-COLUMNS = ("external_id", "treatment_at", "first_name", "phone", "timezone", "language", "channel")
+COLUMNS = (
+    "external_id",
+    "treatment_at",
+    "first_name",
+    "phone",
+    "timezone",
+    "language",
+    "channel",
+    "appointment_id",
+    "service",
+    "status",
+)
 REQUIRED = ("external_id", "treatment_at")
+# What booking systems call our columns. `date` + `time` together stand for treatment_at.
+ALIASES = {
+    "clientid": "external_id",
+    "patientid": "external_id",
+    "mrn": "external_id",
+    "starttime": "treatment_at",
+    "appointmenttime": "treatment_at",
+    "start": "treatment_at",
+    "mobile": "phone",
+    "cell": "phone",
+    "bookingid": "appointment_id",
+    "treatment": "service",
+    "date": "date",
+    "time": "time",
+}
+MAX_APPOINTMENT_ID = 128
 MAX_EXTERNAL_ID = 128
 MAX_FIRST_NAME = 80
 
@@ -61,6 +89,9 @@ class ValidRow:
     timezone: str
     language: str
     channel: str
+    appointment_id: str | None = None
+    cancelled: bool = False  # the booking was cancelled or missed: its reminders are cancelled
+    skipped: bool = False  # a service that is not microneedling: not enrolled
 
 
 @dataclass(frozen=True)
@@ -79,28 +110,39 @@ def header_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.replace("\ufeff", "")).lower()
 
 
-_KEYS = {header_key(column): column for column in COLUMNS}
+_KEYS = {header_key(column): column for column in COLUMNS} | ALIASES
 
 
-def map_header(cells: list[str]) -> HeaderMap:
+def map_header(cells: list[str], clinic_map: dict[str, str] | None = None) -> HeaderMap:
+    """`clinic_map`: the clinic's own names (column -> its header cell), tried first."""
+    own = {header_key(name): column for column, name in (clinic_map or {}).items()}
     positions: dict[str, int] = {}
     unknown: list[str] = []
     for index, cell in enumerate(cells):
         if not cell.strip():
             continue
-        column = _KEYS.get(header_key(cell))
+        column = own.get(header_key(cell)) or _KEYS.get(header_key(cell))
         if column is None:
             unknown.append(cell.strip())
         elif column in positions:
             raise HeaderError(f"column {column!r} appears twice in the header")
         else:
             positions[column] = index
+    if "treatment_at" not in positions and "date" in positions and "time" in positions:
+        positions["treatment_at"] = -1  # read from the date and time cells
+    else:
+        for part in ("date", "time"):
+            if part in positions:
+                unknown.append(cells[positions.pop(part)].strip())
     missing = [column for column in REQUIRED if column not in positions]
     if missing:
         found = ", ".join(repr(c.strip()) for c in cells if c.strip()) or "nothing"
+        example = " ".join(f'{column}="Your column"' for column in missing)
         raise HeaderError(
             f"missing required column(s) {', '.join(missing)} in the header (found {found}); "
-            f"expected columns: {', '.join(COLUMNS)}"
+            f"expected columns: {', '.join(COLUMNS)} (or a booking system's names such as "
+            "Client ID, Start Time, or Date and Time); to use your own names run "
+            f"'aftercare clinic columns SLUG --map {example}'"
         )
     return HeaderMap(positions, unknown, len(cells))
 
@@ -139,6 +181,8 @@ def validate_row(
 
     def cell(column: str) -> str:
         index = header.positions.get(column)
+        if index == -1:  # treatment_at from separate date and time columns
+            return f"{cell('date')} {cell('time')}".strip()
         return cells[index].strip() if index is not None and index < len(cells) else ""
 
     if _SURROGATE.search("".join(cells)):
@@ -198,9 +242,104 @@ def validate_row(
         else:
             check("treatment_at", treatment_window_problem(treated_at, ctx.now, ctx.protocol))
 
+    appointment_id = cell("appointment_id") or None
+    if appointment_id and len(appointment_id) > MAX_APPOINTMENT_ID:
+        check("appointment_id", f"is longer than {MAX_APPOINTMENT_ID} characters")
+    cancelled = False
+    if cell("status"):
+        try:
+            cancelled = status_cancels(cell("status"))
+        except ValueError as exc:
+            check("status", str(exc))
+    skipped = bool(cell("service")) and not is_microneedling(cell("service"))
+    if skipped:
+        # A row of another service is counted as skipped whatever else it holds: a clinic
+        # uploads its whole day's export.
+        errors = [e for e in errors if e.column not in ("treatment_at", "phone", "channel")]
+        if not errors and treated_at is None:
+            treated_at = ctx.now
     if errors or treated_at is None or zone is None:
         return errors
-    return ValidRow(row, external_id, treated_at, first_name, phone, zone.key, language, channel)
+    return ValidRow(
+        row,
+        external_id,
+        treated_at,
+        first_name,
+        phone,
+        zone.key,
+        language,
+        channel,
+        appointment_id,
+        cancelled,
+        skipped,
+    )
+
+
+_KEEP = (
+    "booked",
+    "confirmed",
+    "checked in",
+    "completed",
+    "reservada",
+    "reservado",
+    "confirmada",
+    "confirmado",
+    "registrada",
+    "registrado",
+    "completada",
+    "completado",
+    "realizada",
+    "realizado",
+    "atendida",
+    "atendido",
+)
+_CANCEL = (
+    "cancelled",
+    "canceled",
+    "no-show",
+    "no show",
+    "noshow",
+    "missed",
+    "cancelada",
+    "cancelado",
+    "anulada",
+    "anulado",
+    "no asistió",
+    "no se presentó",
+    "ausente",
+)
+_SERVICES = ("microneedl", "micro-needl", "collagen induction", "dermapen", "microagujas")
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents or repeated spaces: `Checked-In`, `checked in` alike."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.replace("_", " ").split())
+
+
+_KEEP_FOLDED = {_folded(s) for s in _KEEP} | {"checked-in", "check in", "checkin", "checkedin"}
+_CANCEL_FOLDED = {_folded(s) for s in _CANCEL}
+
+
+def status_cancels(status: str) -> bool:
+    """True for a cancelled or missed booking, False for one that stands; unknown raises."""
+    folded = _folded(status)
+    if folded in _CANCEL_FOLDED:
+        return True
+    if folded in _KEEP_FOLDED:
+        return False
+    raise ValueError(
+        f"unknown status {status!r}; accepted: booked, confirmed, checked in, completed "
+        "(keep the plan), cancelled, no-show, missed (cancel its reminders), or in Spanish "
+        "reservada, confirmada, completada, cancelada, no asistió"
+    )
+
+
+def is_microneedling(service: str) -> bool:
+    """The built-in service match: case and accents do not matter."""
+    folded = _folded(service)
+    return any(_folded(word) in folded for word in _SERVICES)
 
 
 def _external_id_problem(external_id: str) -> str | None:

@@ -43,6 +43,7 @@ from clinic.checking import (
     rejected_outcome,
 )
 from clinic.csv_rows import ClinicContext, ValidRow
+from clinic.dates import import_window
 from clinic.outcomes import ImportResult, RowOutcome
 from clinic.reader import CsvSource, Limits
 from scheduler.planning import Planner
@@ -230,6 +231,7 @@ class Importer:
             checked.conflicted_first_rows,
             frozenset(checked.header.positions),
             reissue_invites=reissue_invites,
+            session_gap=import_window(self.planner.default_protocol),
         )
         tokens = {} if dry_run else self.writer.write(session, clinic.id, batch, now)
         outcomes: list[RowOutcome] = []

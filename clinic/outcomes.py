@@ -17,15 +17,19 @@ from clinic.csv_rows import RowError
 LISTED_ERRORS = 1000
 LISTED_WARNINGS = 20
 IMPORTED = ("created", "updated", "unchanged")
+ACTIONS = ("created", "new session", "corrected", "cancelled", "unchanged", "skipped")
 
 
 @dataclass(frozen=True)
 class RowOutcome:
     row: int
     external_id: str
-    status: str  # created | updated | unchanged | rejected
+    status: str  # created | updated | unchanged | rejected | skipped
     errors: list[RowError] = field(default_factory=list)
     invite_url: str | None = None
+    # What happened to the treatment: created | new session | corrected | cancelled |
+    # unchanged | skipped ("" for a rejected row).
+    action: str = ""
 
 
 class ErrorList:
@@ -97,20 +101,24 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0  # services that are not microneedling, bookings with nothing to cancel
     blank_rows: int = 0
+    actions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
     errors: ErrorList = field(default_factory=ErrorList)
     warnings: list[RowError] = field(default_factory=list)
     patients: list[dict[str, Any]] | None = None
     invites_enabled: bool = False
 
     def count(self, status: str) -> None:
-        if status in ("created", "updated", "unchanged", "rejected"):
+        if status in ("created", "updated", "unchanged", "rejected", "skipped"):
             setattr(self, status, getattr(self, status) + 1)
 
     def record(self, outcome: RowOutcome, *, errors_listed: bool) -> None:
         """Count one row's outcome from the second pass; `errors_listed`: the first pass
         already listed its errors. Imported rows join `patients` when it is collected."""
         self.count(outcome.status)
+        if outcome.action:
+            self.actions[outcome.action] += 1
         if outcome.status == "rejected" and not errors_listed:
             self.errors.extend(outcome.errors)
         if self.patients is not None and outcome.status in IMPORTED:
@@ -119,6 +127,7 @@ class ImportResult:
                     "row": outcome.row,
                     "external_id": outcome.external_id,
                     "status": outcome.status,
+                    "action": outcome.action,
                     "invite_url": outcome.invite_url,
                 }
             )
@@ -132,6 +141,8 @@ class ImportResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
+            "skipped": self.skipped,
+            "actions": dict(self.actions),
             "errors": [e.as_dict() for e in self.errors.listed()],
             "warnings": [w.as_dict() for w in self.warnings],
             "patients": self.patients or [],

@@ -8,7 +8,7 @@ from typing import TextIO
 from clinic.csv_rows import escape_formula
 from clinic.outcomes import ImportResult, RowOutcome
 
-REPORT_COLUMNS = ("row", "external_id", "status", "errors", "invite_url")
+REPORT_COLUMNS = ("row", "external_id", "status", "action", "errors", "invite_url")
 _DRY_RUN_STATUS = {"created": "would create", "updated": "would update"}
 
 
@@ -29,7 +29,14 @@ class ReportWriter:
         errors = "; ".join(
             f"{e.column}: {e.message}" if e.column else e.message for e in outcome.errors
         )
-        cells = (str(outcome.row), outcome.external_id, status, errors, outcome.invite_url or "")
+        cells = (
+            str(outcome.row),
+            outcome.external_id,
+            status,
+            outcome.action,
+            errors,
+            outcome.invite_url or "",
+        )
         self._writer.writerow([escape_formula(cell) for cell in cells])
 
 
@@ -38,9 +45,13 @@ def summary_lines(result: ImportResult, *, shown_errors: int = 20) -> list[str]:
     lines = [
         f"{result.rows} rows: {result.created} {verb}created, {result.updated} {verb}updated, "
         f"{result.unchanged} unchanged, {result.rejected} rejected"
+        + (f", {result.skipped} skipped" if result.skipped else "")
         + (f", {result.blank_rows} blank rows skipped" if result.blank_rows else "")
         + (" (dry run: nothing was written)" if result.dry_run else "")
     ]
+    sessions = {a: n for a, n in result.actions.items() if n and a not in ("created", "unchanged")}
+    if sessions:
+        lines.append("treatments: " + ", ".join(f"{n} {a}" for a, n in sessions.items()))
     for warning in result.warnings:
         column = f", column {warning.column!r}" if warning.column is not None else ""
         lines.append(f"header{column}: {warning.message}")

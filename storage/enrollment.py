@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     Engine,
     Table,
-    and_,
     bindparam,
     create_engine,
     event,
@@ -86,6 +85,9 @@ class ExistingPatient:
     telegram_linked: bool
     treatment_id: int | None  # the latest treatment not cancelled
     performed_at: datetime | None
+    # appointment id -> (treatment id, performed at, cancelled): the sessions a booking
+    # system named, cancelled ones included (a re-sent cancellation changes nothing).
+    appointments: dict[str, tuple[int, datetime, bool]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -260,17 +262,48 @@ class EnrollmentStore:
                 Patient.telegram_chat_id.is_not(None),
                 Treatment.id,
                 Treatment.performed_at,
+                Treatment.cancelled_at,
+                Treatment.appointment_id,
             )
-            .outerjoin(
-                Treatment,
-                and_(Treatment.patient_id == Patient.id, Treatment.cancelled_at.is_(None)),
-            )
+            .outerjoin(Treatment, Treatment.patient_id == Patient.id)
             .where(Patient.clinic_id == clinic_id, Patient.external_id.in_(external_ids))
             .order_by(Treatment.id)
         )
         found: dict[str, ExistingPatient] = {}
-        for external_id, *fields in rows:
-            found[external_id] = ExistingPatient(*fields)  # later treatments win
+        for (
+            external_id,
+            pid,
+            first_name,
+            phone,
+            timezone,
+            language,
+            channel,
+            erased_at,
+            linked,
+            tid,
+            performed,
+            cancelled_at,
+            appointment_id,
+        ) in rows:
+            known = found.get(external_id)
+            if known is None or cancelled_at is None:  # later active treatments win
+                active = cancelled_at is None
+                earlier = known.appointments if known is not None else {}
+                known = found[external_id] = ExistingPatient(
+                    pid,
+                    first_name,
+                    phone,
+                    timezone,
+                    language,
+                    channel,
+                    erased_at,
+                    linked,
+                    treatment_id=tid if active else None,
+                    performed_at=performed if active else None,
+                    appointments=earlier,
+                )
+            if appointment_id is not None:
+                known.appointments[appointment_id] = (tid, performed, cancelled_at is not None)
         return found
 
     @staticmethod

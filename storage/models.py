@@ -121,12 +121,17 @@ class Patient(Base):
 
 class Treatment(Base):
     __tablename__ = "treatment"
+    __table_args__ = (
+        # A booking system's appointment id names one session of a patient (migration 0009).
+        UniqueConstraint("patient_id", "appointment_id", name="uq_treatment_appointment"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     performed_at: Mapped[datetime] = mapped_column()
     registered_at: Mapped[datetime] = mapped_column()
     protocol: Mapped[str] = mapped_column(String(64), default="microneedling")
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    appointment_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class Reminder(Base):

@@ -81,13 +81,14 @@ def test_enroll_exit_codes_summary_and_escaped_report(env: str, tmp_path: Path) 
     assert "3 rows: 2 created, 0 updated, 0 unchanged, 1 rejected" in result.stdout
     with report.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["row", "external_id", "status", "errors", "invite_url"]
-    assert rows[1][:4] == ["2", "'=1+2", "created", ""]
-    assert rows[1][4].startswith("https://t.me/GlowClinicBot?start=")
+    assert rows[0] == ["row", "external_id", "status", "action", "errors", "invite_url"]
+    assert rows[1][:5] == ["2", "'=1+2", "created", "created", ""]
+    assert rows[1][5].startswith("https://t.me/GlowClinicBot?start=")
     assert rows[3] == [
         "4",
         "M3",
         "rejected",
+        "",
         "treatment_at: not a date and time: 'not a date' (use ISO 8601 such as 2026-03-01T14:30)",
         "",
     ]

@@ -7,8 +7,8 @@ Create Date: 2026-11-22
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -17,8 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("treatment") as batch:
+        batch.add_column(sa.Column("appointment_id", sa.String(128), nullable=True))
+        batch.create_unique_constraint("uq_treatment_appointment", ["patient_id", "appointment_id"])
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("treatment") as batch:
+        batch.drop_constraint("uq_treatment_appointment", type_="unique")
+        batch.drop_column("appointment_id")
