@@ -128,12 +128,12 @@ class Conversations:
         # The channels clean what they receive; cleaning again here costs little and keeps
         # NUL bytes (which PostgreSQL refuses) out of storage whatever the channel.
         text = clean_inbound(text, TELEGRAM_MAX_CHARS if channel == "telegram" else SMS_MAX_CHARS)
+        now = self._clock.now()
         sender = (
-            await asyncio.to_thread(self._repository.sender, patient_id)
+            await asyncio.to_thread(self._repository.sender, patient_id, now)
             if patient_id is not None
             else None
         )
-        now = self._clock.now()
         open_checkin = await self._open_checkin(sender, text, now)
         if sender is not None and open_checkin is not None:
             number, checkin = open_checkin

@@ -48,9 +48,10 @@ class ConversationRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def sender(self, patient_id: int) -> Sender | None:
+    def sender(self, patient_id: int, now: datetime | None = None) -> Sender | None:
         """The patient behind a message; None if unknown or erased (then answered as a
-        stranger: general answers, no clinic alert)."""
+        stranger: general answers, no clinic alert). `now`: answers speak of the latest
+        session that has happened by then, not of one booked ahead."""
         with self._db.session() as session:
             row = session.execute(
                 select(Patient, Clinic)
@@ -60,7 +61,7 @@ class ConversationRepository:
             if row is None:
                 return None
             patient, clinic = row
-            treatment = current_treatment(session, patient_id)
+            treatment = current_treatment(session, patient_id, now)
             return Sender(
                 patient_id=patient.id,
                 clinic_id=clinic.id,

@@ -156,13 +156,25 @@ class PatientRepository:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def current_treatment(session: Session, patient_id: int) -> Treatment | None:
-    """The patient's latest treatment that was not cancelled: the one reminders follow."""
+def current_treatment(
+    session: Session, patient_id: int, now: datetime | None = None
+) -> Treatment | None:
+    """The patient's latest treatment that was not cancelled. With `now`, the latest that
+    has happened by then (a session booked ahead is not the one the patient asks about),
+    or the next one when none has happened yet."""
+    query = select(Treatment).where(
+        Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None)
+    )
+    if now is not None:
+        happened = session.scalars(
+            query.where(Treatment.performed_at <= now)
+            .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
+            .limit(1)
+        ).first()
+        if happened is not None:
+            return happened
     return session.scalars(
-        select(Treatment)
-        .where(Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None))
-        .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
-        .limit(1)
+        query.order_by(Treatment.performed_at.desc(), Treatment.id.desc()).limit(1)
     ).first()
 
 

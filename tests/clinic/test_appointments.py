@@ -13,6 +13,7 @@ from clinic.csv_rows import HeaderError, map_header
 from clinic.outcomes import RowOutcome
 from scheduler.clock import FakeClock
 from storage.models import Patient, Reminder
+from storage.patients import current_treatment
 from tests.clinic.conftest import HEADER, Run, errors_of
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -210,3 +211,19 @@ def test_separate_date_and_time_columns_and_a_header_lacking_a_column() -> None:
     assert 'aftercare clinic columns SLUG --map external_id="Your column"' in message
     own = map_header(["Client Number", "Start Time"], {"external_id": "Client Number"})
     assert own.positions["external_id"] == 0
+
+
+def test_answers_speak_of_the_latest_session_that_has_happened(
+    run: Run, core: Core, clock: FakeClock
+) -> None:
+    first = local(clock, 0, 9)
+    run(BOOKING_HEADER + f"C1,Ana,(212) 555-0101,{first},A-1,Microneedling,Completed\n")
+    second = local(clock, 30, 9)
+    run(BOOKING_HEADER + f"C1,Ana,(212) 555-0101,{second},A-2,Microneedling,Booked\n")
+    with core.db.session() as session:
+        pid = session.scalar(select(Patient.id).where(Patient.external_id == "C1"))
+        assert pid is not None
+        today = current_treatment(session, pid, clock.now())
+        after = current_treatment(session, pid, utc(second) + timedelta(minutes=1))
+    assert today is not None and today.performed_at == utc(first)
+    assert after is not None and after.performed_at == utc(second)
