@@ -52,6 +52,8 @@ def counts(result: ImportResult) -> dict[str, int]:
         "unchanged": result.unchanged,
         "rejected": result.rejected,
         "blank": result.blank_rows,
+        # rows the importer leaves alone on purpose (appointments of another service)
+        "skipped": int(getattr(result, "skipped", 0)),
     }
 
 

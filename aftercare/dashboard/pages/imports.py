@@ -29,12 +29,18 @@ from aftercare.dashboard.context import Dashboard
 from aftercare.dashboard.import_jobs import ImportJob, Owner, TooManyImports
 from aftercare.dashboard.import_views import file_size, job_view, progress_view
 from aftercare.dashboard.rendering import render
-from aftercare.dashboard.strings import text
+from aftercare.dashboard.strings import EN, text
 from bot.http_body import BodyTooLarge, UnsupportedMediaType
+from clinic.csv_rows import COLUMNS
 from clinic.upload import MalformedUpload, read_upload_form
 from storage.audit import AuditAction
 
 TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def column_meaning(name: str) -> str:
+    key = f"import.column.{name}"
+    return text(key) if key in EN else ""
 
 
 def owner(staff: SignedIn) -> Owner:
@@ -60,6 +66,7 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
             notices=[("info", notice)] if notice else [],
             error=error,
             size_limit=size_limit(),
+            columns=[(name, column_meaning(name)) for name in COLUMNS],
             max_rows=f"{jobs.importer.limits.max_rows:,}",
         )
 

@@ -92,7 +92,7 @@ async def test_the_preview_names_every_bad_row_and_writes_nothing(site: Site) ->
     assert "This is a preview. Nothing has been saved yet." in html
     rejected = re.findall(
         r'<td class="num" data-label="Row">(\d+)</td>\s*<td data-label="Column">'
-        r'<span class="mono break">([a-z_]+)</span></td>\s*<td data-label="Reason" class="break">'
+        r'<span class="mono">([a-z_]+)</span></td>\s*<td data-label="Reason" class="break">'
         r"([^<]+)</td>",
         html,
     )
@@ -105,7 +105,7 @@ async def test_the_preview_names_every_bad_row_and_writes_nothing(site: Site) ->
     sample = re.findall(r'<span class="cell-strong mono">([^<]+)</span>', html)
     assert sample == VALID_IDS
     assert "+12125550101" in html  # the phone as it will be stored
-    assert "1 blank rows were skipped." in html
+    assert "Rows with data: 8. Blank rows skipped: 1." in html
     assert patients_in(site) == 0  # nothing was written
 
 
@@ -142,13 +142,13 @@ async def test_import_applies_the_checked_file_once_and_reports_it(site: Site) -
     assert report.status_code == 200
     assert report.headers["content-type"].startswith("text/csv")
     assert "attachment" in report.headers["content-disposition"]
-    lines = list(csv.reader(io.StringIO(report.text)))
-    assert lines[0] == ["row", "external_id", "status", "errors", "invite_url"]
-    by_row = {int(line[0]): line for line in lines[1:]}
-    assert by_row[5][1] == "'=1+1"  # a spreadsheet shows it as text, never runs it
-    assert [by_row[row][2] for row in (2, 5, 8)] == ["created"] * 3
-    assert all(by_row[row][2] == "rejected" for row in REJECTED_ROWS)
-    assert by_row[2][4].startswith("https://t.me/GlowClinicBot?start=")
+    by_row = {int(line["row"]): line for line in csv.DictReader(io.StringIO(report.text))}
+    assert sorted(by_row) == [2, 3, 5, 6, 7, 8, 9, 10]
+    assert by_row[5]["external_id"] == "'=1+1"  # a spreadsheet shows it as text, never runs it
+    assert [by_row[row]["status"] for row in (2, 5, 8)] == ["created"] * 3
+    assert all(by_row[row]["status"] == "rejected" for row in REJECTED_ROWS)
+    assert by_row[3]["errors"].startswith("phone: ")
+    assert by_row[2]["invite_url"].startswith("https://t.me/GlowClinicBot?start=")
 
     trail = site.dashboard.audit.entries(site.clinic.id, AuditQuery(action="import"), 10)
     assert [(e.staff_id, e.target_kind) for e in trail] == [(admin.id, "import")]
@@ -164,8 +164,8 @@ async def test_the_check_report_lists_every_row_as_it_would_go(site: Site) -> No
         report = await browser.get(url + "/check.csv")
         not_yet = await browser.get(url + "/report.csv")
 
-    lines = list(csv.reader(io.StringIO(report.text)))
-    assert [line[2] for line in lines[1:]] == [
+    lines = list(csv.DictReader(io.StringIO(report.text)))
+    assert [line["status"] for line in lines] == [
         "would create",
         "rejected",
         "would create",
@@ -218,7 +218,7 @@ async def test_a_file_over_the_size_limit_is_refused_as_it_streams_in(site: Site
         form = await browser.get("/app/import")
         answer = await upload(browser, "external_id,treatment_at\n" + "P,2026\n" * 400)
 
-    assert "Up to 2 kB and 200,000 rows." in form.text
+    assert "CSV or text, up to 2 kB and 200,000 rows." in form.text
     assert answer.status_code == 413
     assert "The file is larger than 2 kB." in answer.text
 
