@@ -103,7 +103,7 @@ class Importer:
         if collect_patients:
             result.patients = []
         with tempfile.TemporaryFile() as spool:
-            source = CsvSource(stream, self.limits)
+            source = CsvSource(stream, self.limits, clinic.column_map)
             checked = check_file(source, context, spool, result, progress, total_bytes)
             spool.seek(0)
             self._import(

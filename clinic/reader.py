@@ -100,8 +100,14 @@ def _refuse_binary(head: bytes) -> None:
 class CsvSource:
     """One pass over a CSV file: `header`, then `records()` as (row number, cells)."""
 
-    def __init__(self, stream: BinaryIO, limits: Limits = Limits()) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        limits: Limits = Limits(),
+        column_map: dict[str, str] | None = None,
+    ) -> None:
         self.limits = limits
+        self.column_map = column_map
         self.blank_rows = 0
         self._raw = _CountingReader(stream, limits.max_bytes)
         buffered = io.BufferedReader(self._raw, buffer_size=_PEEK)
@@ -146,7 +152,7 @@ class CsvSource:
                             f"the header has {len(cells):,} columns; a patient file has at most "
                             f"{limits.max_columns:,}"
                         )
-                    return map_header(cells)
+                    return map_header(cells, self.column_map)
                 self.blank_rows += 1
                 if self.blank_rows > limits.max_blank_rows:
                     raise FileProblem(

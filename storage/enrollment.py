@@ -7,6 +7,7 @@ and dry runs go through `reading()`, which never takes SQLite's write lock.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class ClinicProfile:
     country: str
     language: str
     date_format: str | None
+    column_map: dict[str, str] | None = None  # the clinic's own header names
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicProfile:
@@ -63,6 +65,7 @@ class ClinicProfile:
             clinic.country,
             clinic.language,
             clinic.date_format,
+            json.loads(clinic.column_map) if clinic.column_map else None,
         )
 
 

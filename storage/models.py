@@ -89,6 +89,8 @@ class Clinic(Base):
     api_key_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     staff_telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     staff_sms_number: Mapped[str | None] = mapped_column(String(20))
+    # The clinic's own header names, JSON {column: header cell} (migration 0009).
+    column_map: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
 
 

@@ -11,6 +11,7 @@ import typer
 
 from aftercare.cli.ask import ask
 from aftercare.cli.clinic import clinic_app
+from aftercare.cli.columns import clinic_columns  # noqa: F401 (registers "clinic columns")
 from aftercare.cli.common import error_line
 from aftercare.cli.db import db_app
 from aftercare.cli.doctor import doctor

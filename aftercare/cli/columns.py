@@ -1,0 +1,57 @@
+"""`aftercare clinic columns SLUG --map external_id="Client Number" ...`: a clinic's own
+header names for the import, kept in the database and used by every import of the clinic."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from aftercare.cli.clinic import clinic_app
+from aftercare.cli.common import fail, open_database, out, read_settings
+from clinic.csv_rows import COLUMNS
+from storage.clinic_columns import column_map, save_column_map
+from storage.patients import NotFoundError
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """`column="Header cell"` pairs; every column must be one the importer knows."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, header = pair.partition("=")
+        column, header = column.strip(), header.strip().strip('"').strip()
+        if not sep or not header:
+            raise ValueError(f'--map {pair!r}: write it as column="Header in your file"')
+        if column not in COLUMNS:
+            raise ValueError(f"--map {pair!r}: {column!r} is not one of {', '.join(COLUMNS)}")
+        mapping[column] = header
+    return mapping
+
+
+@clinic_app.command("columns")
+def clinic_columns(
+    slug: str,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help='column="Header in your file"; repeat for each column.'),
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Back to the built-in names.")] = False,
+) -> None:
+    """Show or set the clinic's own header names for imports."""
+    try:
+        mapping = parse_mapping(map_ or [])
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    with open_database(read_settings()) as db:
+        try:
+            if mapping or reset:
+                merged = {} if reset else column_map(db, slug) | mapping
+                save_column_map(db, slug, merged)
+            shown = column_map(db, slug)
+        except NotFoundError as exc:
+            raise fail(str(exc)) from None
+    if not shown:
+        out.print(f"clinic {slug}: the built-in column names and aliases")
+    for column, header in sorted(shown.items()):
+        out.print(escape(f"{column} = {header!r}"))

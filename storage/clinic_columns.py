@@ -1,0 +1,29 @@
+"""A clinic's own names for the import's columns (its booking system's export headers)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import Clinic
+from storage.patients import NotFoundError
+
+
+def column_map(db: Database, slug: str) -> dict[str, str]:
+    """column -> the header cell the clinic's files use for it ({} when none is saved)."""
+    with db.session() as session:
+        clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise NotFoundError(f"no clinic {slug!r}")
+        return dict(json.loads(clinic.column_map)) if clinic.column_map else {}
+
+
+def save_column_map(db: Database, slug: str, mapping: dict[str, str]) -> None:
+    """Replace the clinic's names; an empty mapping goes back to the built-in names."""
+    with db.session() as session:
+        clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise NotFoundError(f"no clinic {slug!r}")
+        clinic.column_map = json.dumps(mapping, sort_keys=True) if mapping else None

@@ -1,0 +1,56 @@
+"""`aftercare clinic columns` and `aftercare enroll` with a booking system's export."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aftercare.cli import app
+from tests.clinic.test_cli import add_clinic, env, runner
+
+__all__ = ["env"]  # the fixture, used by name
+
+
+def later(hours: int) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def test_a_clinic_maps_its_own_header_names_and_the_report_says_what_each_row_did(
+    env: str, tmp_path: Path
+) -> None:
+    add_clinic()
+    export = tmp_path / "bookings.csv"
+    export.write_text(
+        "Client Number,Appointment Time,Cell,Booking ID,Service,Status\n"
+        f"C1,{later(3)},(212) 555-0101,B-1,Microneedling,Booked\n"
+        f"C2,{later(4)},(212) 555-0102,B-2,Chemical peel,Booked\n"
+    )
+    refused = runner.invoke(app, ["enroll", str(export), "--clinic", "glow"])
+    assert refused.exit_code != 0
+    assert "missing required column(s) external_id" in refused.output
+    assert "found 'Client Number'" in refused.output
+
+    bad = runner.invoke(app, ["clinic", "columns", "glow", "--map", "client=Client Number"])
+    assert bad.exit_code == 1 and "'client' is not one of external_id" in bad.output
+    mapped = runner.invoke(
+        app, ["clinic", "columns", "glow", "--map", 'external_id="Client Number"']
+    )
+    assert mapped.exit_code == 0, mapped.output
+    assert "external_id = 'Client Number'" in mapped.stdout
+
+    report = tmp_path / "report.csv"
+    result = runner.invoke(
+        app, ["enroll", str(export), "--clinic", "glow", "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 1 created, 0 updated, 0 unchanged, 0 rejected, 1 skipped" in result.stdout
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["external_id"], r["status"], r["action"]) for r in rows] == [
+        ("C1", "created", "created"),
+        ("C2", "skipped", "skipped"),
+    ]
+
+    reset = runner.invoke(app, ["clinic", "columns", "glow", "--reset"])
+    assert "built-in column names" in reset.stdout
