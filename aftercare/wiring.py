@@ -25,6 +25,7 @@ from messages.protocol_files import load_protocol
 from scheduler.clock import Clock, SystemClock
 from scheduler.decisions import RetryPolicy
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
+from scheduler.invites import InviteLinks
 from scheduler.planning import Planner
 from scheduler.ports import Channel
 from scheduler.rate_limit import RateLimiter
@@ -73,8 +74,26 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
 
 
 def build_planner(db: Database, protocol: Protocol, settings: Settings, clock: Clock) -> Planner:
-    """The planner for new patients on `protocol`, with the configured quiet hours."""
-    return Planner(db, {protocol.name: protocol}, protocol, settings.quiet_hours, clock)
+    """The planner for new patients on `protocol`, with the configured quiet hours. With a
+    bot username and Twilio, a patient enrolled for Telegram who has a phone is also
+    planned an invite SMS (scheduler.invites)."""
+    sms_invites = bool(settings.telegram_bot_username) and settings.sms_enabled
+    return Planner(
+        db,
+        {protocol.name: protocol},
+        protocol,
+        settings.quiet_hours,
+        clock,
+        sms_invites=sms_invites,
+    )
+
+
+def sms_invite_links(core: Core) -> InviteLinks | None:
+    """What makes an invite SMS's link as it is sent; None without a bot username."""
+    link = invite_links(core.settings.telegram_bot_username)
+    if link is None:
+        return None
+    return InviteLinks(core.db, link, timedelta(hours=core.settings.invite_ttl_hours))
 
 
 def invite_links(bot_username: str | None) -> Callable[[str], str] | None:
@@ -238,6 +257,7 @@ def build_runtime(core: Core, console_stream: TextIO | None = None) -> Runtime:
         core.clock,
         config,
         observer=metrics,
+        invite_links=sms_invite_links(core),
     )
     purge = retention_purge(core.db, settings.retention_days)
     service = DispatchService(dispatcher, settings.sweep_interval_seconds, purge)

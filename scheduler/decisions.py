@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from messages.first_sms import invite_sms, with_opt_out_line
 from messages.milestones import passed_milestones, welcome_timeline
+from messages.protocol import INVITE, Protocol
 from messages.protocol import Channel as RenderChannel
-from messages.protocol import Protocol
 from messages.render import RenderContext, render_text
 from messages.staff_replies import problem as staff_reply_problem
 from messages.staff_replies import rendered as staff_reply_text
@@ -36,6 +37,7 @@ class Ready:
 
     reminder: ClaimedReminder
     message: OutboundMessage
+    first_sms: bool = False  # the first text to this number: it carries the opt-out line
 
 
 @dataclass(frozen=True)
@@ -59,18 +61,35 @@ def address_for(reminder: ClaimedReminder, channel: str) -> str | None:
     raise ValueError(f"unknown channel {channel!r}")
 
 
+def needs_invite_link(reminder: ClaimedReminder) -> bool:
+    """Whether an invite SMS may go out, so its link is worth making now."""
+    return (
+        reminder.milestone == INVITE
+        and reminder.telegram_chat_id is None
+        and not reminder.erased
+        and address_for(reminder, "sms") is not None
+    )
+
+
 def decide(
     reminder: ClaimedReminder,
     now: datetime,
     protocol: Protocol,
     quiet: QuietHours | None,
     available: frozenset[str],
+    *,
+    first_sms: bool = False,
+    invite_link: str | None = None,
 ) -> Ready | Outcome:
     """Send it now, or record why not (cancelled, expired, skipped, moved, deferred).
 
     A staff reply answers the patient's own message: it goes out at once, quiet hours or
     not, also to a patient who paused reminders or whose treatment was cancelled; erasure,
-    opt-out and its expiry still stop it."""
+    opt-out and its expiry still stop it.
+
+    `first_sms`: the patient's number has never had a text from us, so an SMS reminder
+    carries the opt-out line. An invite SMS (a Telegram-enrolled patient with a phone) goes
+    by SMS only, with `invite_link`, and not at all once the patient is on Telegram."""
     staff_reply = reminder.milestone == STAFF_REPLY
 
     def outcome(status: S, error: str | None = None, **extra: object) -> Outcome:
@@ -88,6 +107,10 @@ def decide(
         return outcome(S.EXPIRED, "window closed before it could be sent")
     if reminder.paused and not staff_reply:
         return outcome(S.SKIPPED, "reminders paused by the patient")
+    if reminder.milestone == INVITE:
+        not_sent = _invite_refused(reminder, invite_link)
+        if not_sent is not None:
+            return outcome(*not_sent)
 
     address = address_for(reminder, reminder.channel)
     if address is None:
@@ -116,8 +139,15 @@ def decide(
             why = refused.sentence
             return outcome(S.FAILED, f"staff reply cannot go by {reminder.channel}: {why}")
         text = staff_reply_text(body, rendering)
+    elif reminder.milestone == INVITE:
+        assert invite_link is not None
+        text = invite_sms(reminder.first_name, reminder.clinic_name, invite_link, reminder.language)
     else:
         text = _render(reminder, now, protocol, zone, rendering)
+    # A staff reply answers the patient's own text: it is never the first one they get.
+    first_sms = first_sms and rendering == "sms" and not staff_reply
+    if first_sms:
+        text = with_opt_out_line(text, reminder.language)
     message = OutboundMessage(
         channel=reminder.channel,
         address=address,
@@ -128,7 +158,21 @@ def decide(
         # Every attempt came after the due time: a copy the provider has is newer than that.
         unconfirmed_since=reminder.due_at if reminder.error_code == TIMED_OUT else None,
     )
-    return Ready(reminder, message)
+    return Ready(reminder, message, first_sms)
+
+
+def _invite_refused(reminder: ClaimedReminder, link: str | None) -> tuple[S, str] | None:
+    """Why an invite SMS is not sent, or None. It never moves to Telegram: it is the way
+    there."""
+    if reminder.telegram_chat_id is not None:
+        return S.SKIPPED, "patient already on Telegram"
+    if reminder.channel != "sms" or address_for(reminder, "sms") is None:
+        if reminder.sms_opted_out:
+            return S.CANCELLED, "patient opted out of SMS"
+        return S.FAILED, "an invite goes by SMS only, and this number cannot take it"
+    if link is None:
+        return S.SKIPPED, "no invite links on this engine (no bot username)"
+    return None
 
 
 def _render(

@@ -24,8 +24,16 @@ from datetime import datetime, timedelta
 
 from messages.protocol import Protocol
 from scheduler.clock import Clock
-from scheduler.decisions import PatientFlag, Ready, RetryPolicy, after_send, decide
+from scheduler.decisions import (
+    PatientFlag,
+    Ready,
+    RetryPolicy,
+    after_send,
+    decide,
+    needs_invite_link,
+)
 from scheduler.group_commit import GroupCommit
+from scheduler.invites import InviteLinks
 from scheduler.observe import DispatchObserver, NoObserver, Settled
 from scheduler.ports import Channel, SendResult, SendStatus
 from scheduler.quiet_hours import QuietHours
@@ -83,6 +91,7 @@ class Dispatcher:
         config: DispatchConfig,
         owner: str | None = None,
         observer: DispatchObserver | None = None,
+        invite_links: InviteLinks | None = None,
     ) -> None:
         self.reminders = reminders
         self.patients = patients
@@ -93,12 +102,16 @@ class Dispatcher:
         self.config = config
         self.owner = owner or engine_id()
         self.observer: DispatchObserver = observer or NoObserver()
+        self.invite_links = invite_links  # None: invite SMS are skipped (no bot username)
         self.available = frozenset(self.lanes)
         self._locks = {name: asyncio.Lock() for name in self.lanes}
         self._starting = {name: asyncio.Lock() for name in self.lanes}  # FIFO: slot order
         self._held: dict[str, datetime] = {}  # leased lanes this engine holds, and until when
         self._outcomes: GroupCommit[Recorded, None] = GroupCommit(self._record)
         self._stopping = False
+        # Reminder id -> number, for texts that carry the first-SMS opt-out line: once sent,
+        # the number is recorded as texted (storage.sms_numbers) with the outcome.
+        self._first_texts: dict[int, str] = {}
 
     @property
     def channel_names(self) -> list[str]:
@@ -217,15 +230,43 @@ class Dispatcher:
                     sent += await self._process(lane, batch[start : start + lane.inflight])
         return sent
 
+    def _prepare(
+        self, chunk: Sequence[ClaimedReminder], now: datetime
+    ) -> tuple[set[str], dict[int, str]]:
+        """Blocking: the chunk's numbers that never had a text from us, and the links of its
+        invite SMS (made now, as they are sent)."""
+        phones = {r.phone for r in chunk if r.phone} if "sms" in self.available else set()
+        never_texted = self.reminders.sms_numbers.never_texted(phones) if phones else set()
+        links = {}
+        if self.invite_links is not None:
+            for r in chunk:
+                if needs_invite_link(r):
+                    links[r.id] = self.invite_links.for_reminder(r.id, r.patient_id, now)
+        return never_texted, links
+
     async def _process(self, lane: ChannelLane, chunk: Sequence[ClaimedReminder]) -> int:
         now = self.clock.now()
         decided: list[Outcome] = []
         ready: list[Ready] = []
+        never_texted, links = await asyncio.to_thread(self._prepare, chunk, now)
         for reminder in chunk:
             protocol = self.protocols.get(reminder.protocol, self.default_protocol)
-            decision = decide(reminder, now, protocol, self.config.quiet, self.available)
+            decision = decide(
+                reminder,
+                now,
+                protocol,
+                self.config.quiet,
+                self.available,
+                first_sms=reminder.phone in never_texted,
+                invite_link=links.get(reminder.id),
+            )
             if isinstance(decision, Ready):
                 ready.append(decision)
+                if decision.first_sms:
+                    # One text per number in a chunk carries the line (two patients at one
+                    # number, or the invite and the welcome due together).
+                    never_texted.discard(decision.message.address)
+                    self._first_texts[reminder.id] = decision.message.address
             else:
                 decided.append(decision)
                 self._observe(Settled(lane.name, reminder.milestone, decision.status, False))
@@ -246,6 +287,8 @@ class Dispatcher:
         unsent = [r.reminder.id for r, d in zip(ready, delivered, strict=False) if d is None]
         if unsent:
             # Never handed to the provider: back to the queue now, not when the lease lapses.
+            for reminder_id in unsent:
+                self._first_texts.pop(reminder_id, None)
             await asyncio.to_thread(self.reminders.release, self.owner, unsent)
         return sum(1 for d in delivered if d is True)
 
@@ -288,6 +331,8 @@ class Dispatcher:
             await asyncio.to_thread(self._mark, [r.reminder.id for r in ready]) if ready else set()
         )
         going = [r for r in ready if r.reminder.id in marked]
+        for lost in (r for r in ready if r.reminder.id not in marked):
+            self._first_texts.pop(lost.reminder.id, None)
         results = await asyncio.gather(*(self._send(lane, r) for r in going))
         items: list[Recorded] = [(outcome, None) for outcome in decided]
         sent = [self._settle(lane, r, result) for r, result in zip(going, results, strict=True)]
@@ -336,6 +381,14 @@ class Dispatcher:
             if flag is not None:
                 self.patients.set_flag(flag.patient_id, flag.field)
         self.reminders.record([outcome for outcome, _ in items], self.owner)
+        texted = []
+        for outcome, _ in items:
+            number = self._first_texts.pop(outcome.reminder_id, None)
+            if number is not None and outcome.status == ReminderStatus.SENT:
+                texted.append(number)
+        if texted:
+            # After the outcome: a crash in between costs one more opt-out line, not none.
+            self.reminders.sms_numbers.mark(texted, items[0][0].at)
 
     async def _send(self, lane: ChannelLane, ready: Ready) -> SendResult:
         try:

@@ -21,6 +21,9 @@ from storage.signing_keys import signing_secret
 
 # How long an invite SMS may wait (quiet hours, a provider outage) before it is stale.
 INVITE_WINDOW = timedelta(days=3)
+# Due this much before the welcome due with it, so the engine texts it first: the invite is
+# then the number's first text, with the opt-out line, and the welcome follows.
+AHEAD_OF_WELCOME = timedelta(seconds=1)
 SECRET_NAME = "sms_invite"
 
 
@@ -32,9 +35,11 @@ def wants_invite(channel: str, phone: str | None, telegram_chat_id: int | None) 
 def plan_invite(
     registered_at: datetime, zone: ZoneInfo, quiet: QuietHours | None, *, now: bool = False
 ) -> PlannedReminder:
-    """The invite SMS, due at registration (after quiet hours, unless `now`)."""
-    due = registered_at if now or quiet is None else quiet.defer(registered_at, zone)
-    return PlannedReminder(INVITE, due, due + INVITE_WINDOW, registered_at)
+    """The invite SMS, due with the welcome at registration (after quiet hours, unless
+    `now`), just ahead of it."""
+    welcome_due = registered_at if now or quiet is None else quiet.defer(registered_at, zone)
+    due = welcome_due - AHEAD_OF_WELCOME
+    return PlannedReminder(INVITE, due, welcome_due + INVITE_WINDOW, registered_at)
 
 
 class InviteLinks:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from messages.protocol import Protocol
 from scheduler.clock import Clock
+from scheduler.invites import plan_invite, wants_invite
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import PlannedReminder, plan
 from storage.bulk import (
@@ -98,12 +99,17 @@ class Planner:
         default_protocol: Protocol,
         quiet: QuietHours | None,
         clock: Clock,
+        *,
+        sms_invites: bool = False,
     ) -> None:
         self.db = db
         self.protocols = protocols
         self.default_protocol = default_protocol
         self.quiet = quiet
         self.clock = clock
+        # Plan an invite SMS for patients enrolled for Telegram who have a phone: only where
+        # invite links can be made and texts sent (scheduler.invites).
+        self.sms_invites = sms_invites
         self._listeners: list[PlannedListener] = []
         self._plans: dict[tuple[datetime, str, datetime, bool], list[PlannedReminder]] = {}
 
@@ -189,24 +195,20 @@ class Planner:
     ) -> list[Registration]:
         """New patients (external ids not yet in the clinic) with their treatments and plans,
         inside the caller's transaction, so a patient is never stored without its plan."""
-        patient_ids = insert_patients(
-            session,
-            clinic_id,
-            [
-                PatientInsert(
-                    patient.external_id,
-                    patient.first_name,
-                    patient.phone,
-                    patient.telegram_chat_id,
-                    patient.timezone,
-                    patient.language,
-                    patient.preferred_channel(),
-                )
-                for patient, _ in items
-            ],
-            now,
-        )
-        return self.add_treatments(
+        rows = [
+            PatientInsert(
+                patient.external_id,
+                patient.first_name,
+                patient.phone,
+                patient.telegram_chat_id,
+                patient.timezone,
+                patient.language,
+                patient.preferred_channel(),
+            )
+            for patient, _ in items
+        ]
+        patient_ids = insert_patients(session, clinic_id, rows, now)
+        registrations = self.add_treatments(
             session,
             [
                 NewTreatment(pid, patient.timezone, patient.preferred_channel(), treated_at)
@@ -215,6 +217,29 @@ class Planner:
             now,
             welcome_now=welcome_now,
         )
+        if self.sms_invites:
+            self._plan_invites(session, registrations, rows, now, welcome_now=welcome_now)
+        return registrations
+
+    def _plan_invites(
+        self,
+        session: Session,
+        registrations: Sequence[Registration],
+        rows: Sequence[PatientInsert],
+        now: datetime,
+        *,
+        welcome_now: bool,
+    ) -> None:
+        """The invite SMS of each new patient enrolled for Telegram who has a phone."""
+        invites = [
+            (r, plan_invite(now, ZoneInfo(row.timezone), self.quiet, now=welcome_now))
+            for r, row in zip(registrations, rows, strict=True)
+            if wants_invite(row.channel, row.phone, row.telegram_chat_id)
+        ]
+        insert_reminders(
+            session, [reminder_insert(r.treatment_id, r.patient_id, "sms", p) for r, p in invites]
+        )
+        self._announce_on_commit(session, (p for _, p in invites))
 
     def add_treatment(
         self,
@@ -326,11 +351,9 @@ class Planner:
             r.milestone: r
             for r in session.scalars(select(Reminder).where(Reminder.treatment_id == treatment_id))
         }
-        # A welcome not sent yet of an appointment still ahead moves with it; one of a past
-        # treatment is due already and stays.
+        # A welcome not sent yet (an appointment moved before it happened) moves with it.
         welcome, welcome_row = planned.pop(protocol.welcome.key), existing.get(protocol.welcome.key)
-        pending = welcome_row is not None and welcome_row.status == ReminderStatus.PENDING
-        if welcome_row is not None and pending and treated_at > now:
+        if welcome_row is not None and welcome_row.status == ReminderStatus.PENDING:
             welcome_row.due_at = welcome_row.next_attempt_at = welcome.due_at
             welcome_row.expires_at = welcome.expires_at
             planned[welcome.key] = welcome

@@ -18,6 +18,7 @@ from sqlalchemy import Row, Select, and_, bindparam, func, select, update
 from storage.db import Database
 from storage.lanes import LaneLeases
 from storage.models import Clinic, Patient, Reminder, ReminderStatus, Treatment
+from storage.sms_numbers import SmsFirstContacts
 from storage.values import ClaimedReminder as ClaimedReminder
 from storage.values import Outcome as Outcome
 
@@ -52,6 +53,7 @@ class ReminderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.lanes = LaneLeases(db)
+        self.sms_numbers = SmsFirstContacts(db)
 
     # -- claiming ---------------------------------------------------------------------------
 
