@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from messages import gsm7
 from messages.durations import Duration
+from storage.values import STAFF_REPLY
 
 Channel = Literal["sms", "telegram"]
 CHANNELS: tuple[Channel, ...] = ("sms", "telegram")
@@ -132,6 +133,8 @@ class Milestone(BaseModel):
     def _parts_fit_the_kind(self) -> Milestone:
         if self.key == INVITE:
             raise ValueError(f"{INVITE!r} is reserved for the Telegram invite SMS")
+        if self.key == STAFF_REPLY:
+            raise ValueError(f"{STAFF_REPLY!r} is reserved for staff replies to patients")
         if self.kind == "checkin":
             if self.key == WELCOME:
                 raise ValueError("the welcome cannot be a check-in")

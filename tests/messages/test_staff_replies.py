@@ -3,8 +3,19 @@ segments for SMS, never changed behind the writer's back."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+import messages
 from messages import gsm7
+from messages.protocol import Protocol
 from messages.staff_replies import MAX_CHARS, SMS_MAX_UNITS, normalise, problem, rendered
+from storage.values import STAFF_REPLY
+
+BUILTIN = Path(messages.__file__).parent / "protocols" / "microneedling.toml"
 
 
 def test_a_reply_typed_in_a_browser_keeps_its_lines_without_carriage_returns() -> None:
@@ -41,3 +52,10 @@ def test_telegram_takes_any_characters_up_to_the_limit() -> None:
 def test_telegram_gets_the_text_escaped_for_html_and_sms_gets_it_as_written() -> None:
     assert rendered("a < b & <i>c</i>", "telegram") == "a &lt; b &amp; &lt;i&gt;c&lt;/i&gt;"
     assert rendered("a < b & c", "sms") == "a < b & c"
+
+
+def test_a_protocol_may_not_name_a_milestone_staff_reply() -> None:
+    data = tomllib.loads(BUILTIN.read_text("utf-8"))
+    data["milestones"][1]["key"] = STAFF_REPLY
+    with pytest.raises(ValidationError, match="reserved for staff replies"):
+        Protocol.model_validate(data)
