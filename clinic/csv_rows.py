@@ -5,6 +5,7 @@ Row numbers are the spreadsheet's: the header is row 1, the first patient row 2.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -322,6 +323,7 @@ _KEEP_FOLDED = {_folded(s) for s in _KEEP} | {"checked-in", "check in", "checkin
 _CANCEL_FOLDED = {_folded(s) for s in _CANCEL}
 
 
+@functools.lru_cache(maxsize=1024)  # an export repeats a handful of values
 def status_cancels(status: str) -> bool:
     """True for a cancelled or missed booking, False for one that stands; unknown raises."""
     folded = _folded(status)
@@ -336,6 +338,7 @@ def status_cancels(status: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def is_microneedling(service: str) -> bool:
     """The built-in service match: case and accents do not matter."""
     folded = _folded(service)

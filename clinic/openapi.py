@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clinic.outcomes import ACTIONS
 from storage.values import CHANNELS
 
 _ERROR = {
@@ -30,6 +31,15 @@ _ENROLLMENT = {
         "updated": {"type": "integer"},
         "unchanged": {"type": "integer"},
         "rejected": {"type": "integer"},
+        "skipped": {
+            "type": "integer",
+            "description": "rows of other services, and cancelled bookings never imported",
+        },
+        "actions": {
+            "type": "object",
+            "description": "rows by what they did to a treatment",
+            "properties": {action: {"type": "integer"} for action in ACTIONS},
+        },
         "errors": {"type": "array", "items": {"$ref": "#/components/schemas/RowError"}},
         "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/RowError"}},
         "patients": {
@@ -40,6 +50,7 @@ _ENROLLMENT = {
                     "row": {"type": "integer"},
                     "external_id": {"type": "string"},
                     "status": {"enum": ["created", "updated", "unchanged"]},
+                    "action": {"enum": list(ACTIONS)},
                     "invite_url": {"type": ["string", "null"], "format": "uri"},
                 },
             },

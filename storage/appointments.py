@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from storage.models import Reminder, Treatment
@@ -19,10 +19,10 @@ from storage.values import ReminderStatus
 
 def set_appointment_ids(session: Session, pairs: Sequence[tuple[int, str]]) -> None:
     """(treatment id, appointment id) pairs for treatments just made."""
-    if pairs:
+    if pairs:  # a plain executemany: an import sets tens of thousands at once
         session.execute(
-            update(Treatment),
-            [{"id": tid, "appointment_id": appointment} for tid, appointment in pairs],
+            text("UPDATE treatment SET appointment_id = :appointment WHERE id = :tid"),
+            [{"tid": tid, "appointment": appointment} for tid, appointment in pairs],
         )
 
 

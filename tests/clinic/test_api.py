@@ -229,3 +229,24 @@ async def test_the_service_app_mounts_the_api(core: Core, keys: dict[str, str]) 
         assert (await http.get("/api/v1/patients/P1")).status_code == 401
         found = await http.get("/api/v1/patients/P1", headers=bearer(keys["glow"]))
         assert found.status_code == 404
+
+
+async def test_a_booking_export_reply_says_what_each_row_did(
+    client: httpx.AsyncClient, keys: dict[str, str], clock: FakeClock
+) -> None:
+    today = clock.now().strftime("%Y-%m-%d")
+    export = (
+        "Patient ID,Date,Time,Mobile,Booking ID,Treatment,Status\n"
+        f"C1,{today},14:00,(212) 555-0101,B-1,Collagen Induction Therapy,Booked\n"
+        f"C2,{today},15:00,(212) 555-0102,B-2,Hydrafacial,Booked\n"
+    )
+    response = await client.post(
+        "/api/v1/enrollments",
+        content=export,
+        headers={**bearer(keys["glow"]), "Content-Type": "text/csv; charset=utf-8"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["skipped"], body["rejected"]) == (1, 1, 0)
+    assert body["actions"]["created"] == body["actions"]["skipped"] == 1
+    assert [(p["external_id"], p["action"]) for p in body["patients"]] == [("C1", "created")]
