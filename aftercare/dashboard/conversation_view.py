@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aftercare.dashboard.audit_rows import local_time
 from aftercare.dashboard.strings import EN, text
 from messages.milestones import passed_milestones, welcome_timeline
-from messages.protocol import Protocol
+from messages.protocol import INVITE, Protocol
 from messages.render import RenderContext, render_text
 from storage.patient_messages import PatientMessages, PatientWrote, SentToPatient
 
@@ -53,6 +53,7 @@ class Bubble:
     state: str | None = None  # for what we sent: sending, sent, delivered, failed, …
     note: str | None = None  # why it failed, for a staff reply
     current: bool = False  # the message this escalation is about
+    gone: str = ""  # what to say instead of a text that is not there
 
     @property
     def direction(self) -> Literal["in", "out"]:
@@ -91,6 +92,8 @@ class Renderer:
     patient_zone: str
 
     def title(self, entry: SentToPatient) -> str:
+        if entry.milestone == INVITE:
+            return text("conversation.invite")
         protocol = self.protocols.get(entry.protocol, self.default_protocol)
         try:
             titles = protocol.milestone(entry.milestone).title
@@ -99,6 +102,10 @@ class Renderer:
         return titles.get(self.context.locale) or titles.get("en") or entry.milestone
 
     def text(self, entry: SentToPatient) -> str | None:
+        """The text as sent; None for one that cannot be made again here (an invite's
+        link is single-use, a milestone the protocol no longer has)."""
+        if entry.milestone == INVITE:
+            return None
         protocol = self.protocols.get(entry.protocol, self.default_protocol)
         try:
             zone = ZoneInfo(self.patient_zone)
@@ -149,6 +156,7 @@ def _exchange(wrote: PatientWrote, zone: tzinfo, current: int | None) -> list[Bu
         when_iso,
         channel,
         current=wrote.conversation_id == current,
+        gone=text("conversation.removed"),
     )
     if wrote.answer is None:
         return [said]
@@ -166,6 +174,7 @@ def _exchange(wrote: PatientWrote, zone: tzinfo, current: int | None) -> list[Bu
             when_iso,
             channel,
             "sent",
+            gone=text("conversation.removed"),
         ),
     ]
 
@@ -177,10 +186,12 @@ def _sent(entry: SentToPatient, renderer: Renderer, zone: tzinfo) -> Bubble:
         who = text("conversation.staff_reply", email=entry.staff_email or "staff")
         body = entry.body
         note = entry.last_error if state in ("failed", "cancelled", "expired") else None
+        gone = text("conversation.removed")
     else:
         who = text("conversation.reminder", title=renderer.title(entry))
         body = renderer.text(entry)
         note = None
+        gone = text("conversation.not_shown")
     return Bubble(
         kind,
         who,
@@ -191,4 +202,5 @@ def _sent(entry: SentToPatient, renderer: Renderer, zone: tzinfo) -> Bubble:
         channel_label(entry.channel),
         state,
         note,
+        gone=gone,
     )

@@ -105,6 +105,8 @@ EN: Final[Mapping[str, str]] = {
     "conversation.reminder": "Reminder: {title}",
     "conversation.staff_reply": "Reply by {email}",
     "conversation.removed": "The text is no longer kept.",
+    "conversation.not_shown": "The text of this message is not shown here.",
+    "conversation.invite": "Telegram invite",
     "conversation.this": "This escalation",
     "state.sending": "Sending",
     # replying
