@@ -35,11 +35,18 @@ ZONES = ("America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/M
 def write_csv(path: Path, rows: int) -> None:
     """Realistic rows: local phone formats, naive and offset times, a few languages."""
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write("external_id,treatment_at,first_name,phone,timezone,language,channel\n")
+        out.write(
+            "external_id,treatment_at,first_name,phone,timezone,language,channel,"
+            "appointment_id,service,status\n"
+        )
         for i in range(rows):
             # Minute-precise times over the last two days (nearly every milestone still
-            # ahead: the most reminders to plan), unique phones across several area codes.
+            # ahead: the most reminders to plan), one in four booked for the coming week,
+            # unique phones across several area codes; a booking export's appointment id,
+            # service (one in 20 not microneedling) and status (one in 50 cancelled).
             treated = NOW - timedelta(minutes=61 + (i * 7919) % 2820)
+            if i % 4 == 0:
+                treated = NOW + timedelta(minutes=(i * 7919) % 10080)
             zone = ZONES[i % len(ZONES)]
             when = (
                 treated.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -50,7 +57,12 @@ def write_csv(path: Path, rows: int) -> None:
             phone = f"({area}) {200 + (i // 10) % 700}-{i % 10000:04d}" if i % 5 else ""
             channel = "sms" if phone else "telegram"
             language = "es" if i % 7 == 0 else "en"
-            out.write(f"P{i:07d},{when},Name{i % 997},{phone},{zone},{language},{channel}\n")
+            service = "Botox" if i % 20 == 7 else "Microneedling with PRP"
+            status = "Cancelled" if i % 50 == 3 else "Booked"
+            out.write(
+                f"P{i:07d},{when},Name{i % 997},{phone},{zone},{language},{channel},"
+                f"A{i:07d},{service},{status}\n"
+            )
 
 
 def peak_rss_mb() -> float:
