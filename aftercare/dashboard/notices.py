@@ -14,6 +14,11 @@ from aftercare.dashboard.strings import text
 
 SHOWN_AFTER_REDIRECT: Final[dict[str, NoticeKind]] = {
     "password.changed": "success",
+    "patients.paused": "success",
+    "patients.resumed": "success",
+    "patients.channel_changed": "success",
+    "patients.treatment.changed": "success",
+    "patients.erased": "success",
     "reply.queued": "success",
     "resolve.done": "success",
     "resolve.already": "info",

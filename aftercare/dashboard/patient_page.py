@@ -1,0 +1,165 @@
+"""Everything the patient page shows, gathered in one place (blocking: call it from a
+worker thread, it reads the conversation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from markupsafe import Markup
+
+from aftercare.dashboard.audit_rows import local_time
+from aftercare.dashboard.conversation_view import Bubble, Renderer, bubbles
+from aftercare.dashboard.escalation_rows import category_label, category_style
+from aftercare.dashboard.patient_views import (
+    CheckinRow,
+    MilestoneRow,
+    channel_name,
+    checkin_rows,
+    milestone_rows,
+    name_of,
+    patient_path,
+    phone_display,
+    recovery_day,
+    status_label,
+    timeline_milestones,
+)
+from aftercare.dashboard.timeline_svg import timeline_html
+from aftercare.wiring import Core
+from messages.render import RenderContext
+from storage.patient_messages import patient_messages
+from storage.patient_record import PatientRecord, channel_problem
+from storage.patient_search import PatientStatus, patient_status
+from storage.patients import ClinicView
+
+HORIZON = timedelta(days=14)  # the timeline's length: treatment to day 14
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    id: int
+    category: str
+    category_style: str
+    when: str
+    when_iso: str
+    open: bool
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    value: str
+    label: str
+    current: bool
+    usable: bool
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    record: PatientRecord
+    path: str
+    name: str
+    status: str
+    status_label: str
+    erased: bool
+    paused: bool
+    phone: str  # as the clinic writes it
+    phone_link: str  # tel: E.164
+    channel: str
+    channels: list[ChannelChoice]
+    language: str
+    patient_zone: str
+    enrolled: str
+    erased_when: str
+    treated: str
+    treated_value: str  # for a datetime-local input, in the clinic's zone
+    day: int | None
+    timeline: Markup | None
+    milestones: list[MilestoneRow]
+    checkins: list[CheckinRow]
+    conversation: list[Bubble]
+    escalations: list[EscalationRow]
+    invite_open_until: str
+    telegram_linked: bool
+
+
+def build_patient_page(
+    core: Core,
+    record: PatientRecord,
+    clinic: ClinicView,
+    zone: tzinfo,
+    now: datetime,
+    span: timedelta,
+) -> PatientPage:
+    protocol = core.protocols.get(
+        record.treatment.protocol if record.treatment else "", core.protocol
+    )
+    status = patient_status(record.facts, now - span)
+    erased = status == PatientStatus.ERASED
+    treatment = record.treatment
+    timeline = None
+    if treatment is not None and not erased:
+        timeline = timeline_html(
+            treatment.performed_at,
+            now,
+            timeline_milestones(record.reminders, protocol),
+            horizon=HORIZON,
+            zone=zone,
+            element_id=f"timeline-{record.id}",
+        )
+    messages = patient_messages(core.db, record.id)
+    renderer = Renderer(
+        core.protocols,
+        core.protocol,
+        RenderContext(record.first_name, clinic.name, clinic.phone, record.language),
+        record.timezone,
+    )
+    running = status == PatientStatus.ACTIVE and treatment is not None
+    return PatientPage(
+        record=record,
+        path=patient_path(record.external_id),
+        name=name_of(record.first_name, erased),
+        status=status.value,
+        status_label=status_label(status),
+        erased=erased,
+        paused=record.facts.paused,
+        phone=phone_display(record.phone, clinic.country),
+        phone_link=f"tel:{record.phone}" if record.phone else "",
+        channel=channel_name(record.channel),
+        channels=[
+            ChannelChoice(
+                value,
+                channel_name(value),
+                value == record.channel,
+                channel_problem(record.facts, value) is None,
+            )
+            for value in ("sms", "telegram")
+        ],
+        language=record.language,
+        patient_zone=record.timezone.replace("_", " "),
+        enrolled=local_time(record.created_at, zone),
+        erased_when=local_time(record.erased_at, zone) if record.erased_at else "",
+        treated=local_time(treatment.performed_at, zone) if treatment else "",
+        treated_value=(
+            treatment.performed_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if treatment else ""
+        ),
+        day=recovery_day(treatment.performed_at, now) if running and treatment else None,
+        timeline=timeline,
+        milestones=milestone_rows(record.reminders, protocol, zone) if not erased else [],
+        checkins=checkin_rows(record.checkins, protocol, zone),
+        conversation=bubbles(messages, renderer, zone),
+        escalations=[
+            EscalationRow(
+                e.id,
+                category_label(e.category),
+                category_style(e.category),
+                local_time(e.created_at, zone),
+                e.created_at.astimezone(zone).isoformat(timespec="seconds"),
+                e.resolved_at is None,
+            )
+            for e in record.escalations
+        ],
+        invite_open_until=(
+            local_time(record.invite_open_until, zone) if record.invite_open_until else ""
+        ),
+        telegram_linked=record.telegram_linked,
+    )
