@@ -10,13 +10,14 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from clinic.dates import parse_treatment_at, treatment_window_problem
 from messages.protocol import Protocol
 from scheduler.localtime import zone_named
+from scheduler.planning import MAX_AHEAD
 from storage.clinic_fields import normalise_phone
 from storage.values import CHANNELS, LANGUAGES
 
@@ -78,6 +79,7 @@ class ClinicContext:
     date_format: str | None
     now: datetime
     protocol: Protocol
+    ahead: timedelta = MAX_AHEAD  # how far ahead an appointment may be (a clinic setting)
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,10 @@ def validate_row(
         except ValueError as exc:
             check("treatment_at", str(exc))
         else:
-            check("treatment_at", treatment_window_problem(treated_at, ctx.now, ctx.protocol))
+            check(
+                "treatment_at",
+                treatment_window_problem(treated_at, ctx.now, ctx.protocol, ctx.ahead),
+            )
 
     appointment_id = cell("appointment_id") or None
     if appointment_id and len(appointment_id) > MAX_APPOINTMENT_ID:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from messages.protocol import Protocol
-from scheduler.planning import treatment_time_problem
+from scheduler.planning import MAX_AHEAD, treatment_time_problem
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 
@@ -71,7 +71,9 @@ def import_window(protocol: Protocol) -> timedelta:
     return last.offset.nominal + last.window.nominal
 
 
-def treatment_window_problem(treated_at: datetime, now: datetime, protocol: Protocol) -> str | None:
+def treatment_window_problem(
+    treated_at: datetime, now: datetime, protocol: Protocol, ahead: timedelta = MAX_AHEAD
+) -> str | None:
     """Why the treatment cannot be registered now (in the future, or too old), or None.
 
     The planner's own check, with the cutoff named as the window it really is.
@@ -83,7 +85,7 @@ def treatment_window_problem(treated_at: datetime, now: datetime, protocol: Prot
             f"(the protocol's last milestone, {last.key} at {last.offset}, plus its "
             f"{last.window} window)"
         )
-    return treatment_time_problem(treated_at, now, protocol)
+    return treatment_time_problem(treated_at, now, protocol, ahead)
 
 
 def _span(length: timedelta) -> str:

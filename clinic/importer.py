@@ -46,7 +46,7 @@ from clinic.csv_rows import ClinicContext, ValidRow
 from clinic.dates import import_window
 from clinic.outcomes import ImportResult, RowOutcome
 from clinic.reader import CsvSource, Limits
-from scheduler.planning import Planner
+from scheduler.planning import MAX_AHEAD, Planner
 from storage.enrollment import ClinicProfile, EnrollmentStore
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,15 @@ class Importer:
         """Validate then import `stream`. Raises `FileProblem` when nothing can be read."""
         now = self.planner.clock.now()
         protocol = self.planner.default_protocol
+        ahead = MAX_AHEAD if clinic.days_ahead is None else timedelta(days=clinic.days_ahead)
         context = ClinicContext(
-            clinic.country, clinic.timezone, clinic.language, clinic.date_format, now, protocol
+            clinic.country,
+            clinic.timezone,
+            clinic.language,
+            clinic.date_format,
+            now,
+            protocol,
+            ahead,
         )
         result = ImportResult(dry_run=dry_run, invites_enabled=self.invite_link is not None)
         if collect_patients:

@@ -20,6 +20,15 @@ def column_map(db: Database, slug: str) -> dict[str, str]:
         return dict(json.loads(clinic.column_map)) if clinic.column_map else {}
 
 
+def save_days_ahead(db: Database, slug: str, days: int | None) -> None:
+    """How many days ahead the clinic's appointments may be enrolled (None: built-in)."""
+    with db.session() as session:
+        clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
+        if clinic is None:
+            raise NotFoundError(f"no clinic {slug!r}")
+        clinic.days_ahead = days
+
+
 def save_column_map(db: Database, slug: str, mapping: dict[str, str]) -> None:
     """Replace the clinic's names; an empty mapping goes back to the built-in names."""
     with db.session() as session:

@@ -54,6 +54,7 @@ class ClinicProfile:
     language: str
     date_format: str | None
     column_map: dict[str, str] | None = None  # the clinic's own header names
+    days_ahead: int | None = None  # how far ahead appointments may be (None: built-in)
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicProfile:
@@ -66,6 +67,7 @@ class ClinicProfile:
             clinic.language,
             clinic.date_format,
             json.loads(clinic.column_map) if clinic.column_map else None,
+            clinic.days_ahead,
         )
 
 

@@ -91,6 +91,8 @@ class Clinic(Base):
     staff_sms_number: Mapped[str | None] = mapped_column(String(20))
     # The clinic's own header names, JSON {column: header cell} (migration 0009).
     column_map: Mapped[str | None] = mapped_column(Text)
+    # How many days ahead an appointment may be enrolled (None: the built-in 90).
+    days_ahead: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
 
 

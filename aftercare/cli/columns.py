@@ -11,7 +11,7 @@ from rich.markup import escape
 from aftercare.cli.clinic import clinic_app
 from aftercare.cli.common import fail, open_database, out, read_settings
 from clinic.csv_rows import COLUMNS
-from storage.clinic_columns import column_map, save_column_map
+from storage.clinic_columns import column_map, save_column_map, save_days_ahead
 from storage.patients import NotFoundError
 
 
@@ -27,6 +27,20 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
             raise ValueError(f"--map {pair!r}: {column!r} is not one of {', '.join(COLUMNS)}")
         mapping[column] = header
     return mapping
+
+
+@clinic_app.command("days-ahead")
+def clinic_days_ahead(
+    slug: str,
+    days: Annotated[int, typer.Argument(help="0 to 90; 90 is the built-in.", min=0, max=90)],
+) -> None:
+    """How many days ahead the clinic's appointments may be enrolled."""
+    with open_database(read_settings()) as db:
+        try:
+            save_days_ahead(db, slug, None if days == 90 else days)
+        except NotFoundError as exc:
+            raise fail(str(exc)) from None
+    out.print(f"clinic {slug}: appointments up to {days} days ahead")
 
 
 @clinic_app.command("columns")

@@ -3,6 +3,7 @@ cancellations and no-shows, other services skipped, treatment series, and re-imp
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,8 +11,11 @@ from sqlalchemy import select, update
 
 from aftercare.wiring import Core
 from clinic.csv_rows import HeaderError, map_header
+from clinic.importer import Importer
 from clinic.outcomes import RowOutcome
 from scheduler.clock import FakeClock
+from storage.clinic_columns import save_days_ahead
+from storage.enrollment import ClinicProfile, EnrollmentStore
 from storage.models import Patient, Reminder
 from storage.patients import current_treatment
 from tests.clinic.conftest import HEADER, Run, errors_of
@@ -227,3 +231,17 @@ def test_answers_speak_of_the_latest_session_that_has_happened(
         after = current_treatment(session, pid, utc(second) + timedelta(minutes=1))
     assert today is not None and today.performed_at == utc(first)
     assert after is not None and after.performed_at == utc(second)
+
+
+def test_a_clinic_can_narrow_how_far_ahead_appointments_are_enrolled(
+    importer: Importer, core: Core, clock: FakeClock, profile: ClinicProfile
+) -> None:
+    save_days_ahead(core.db, profile.slug, 7)
+    narrowed = EnrollmentStore(core.db).profile(profile.slug)
+    export = BOOKING_HEADER + (
+        f"C1,Ana,(212) 555-0101,{local(clock, 6, 9)},A-1,Microneedling,Booked\n"
+        f"C2,Bo,(212) 555-0102,{local(clock, 10, 9)},A-2,Microneedling,Booked\n"
+    )
+    result = importer.run(narrowed, io.BytesIO(export.encode()))
+    assert (result.created, result.rejected) == (1, 1)
+    assert errors_of(result) == [(3, "treatment_at", "treatment time is more than 7 days ahead")]
