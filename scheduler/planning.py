@@ -351,9 +351,11 @@ class Planner:
             r.milestone: r
             for r in session.scalars(select(Reminder).where(Reminder.treatment_id == treatment_id))
         }
-        # A welcome not sent yet (an appointment moved before it happened) moves with it.
+        # A welcome not sent yet of an appointment still ahead moves with it; one of a past
+        # treatment is due already and stays.
         welcome, welcome_row = planned.pop(protocol.welcome.key), existing.get(protocol.welcome.key)
-        if welcome_row is not None and welcome_row.status == ReminderStatus.PENDING:
+        pending = welcome_row is not None and welcome_row.status == ReminderStatus.PENDING
+        if welcome_row is not None and pending and treated_at > now:
             welcome_row.due_at = welcome_row.next_attempt_at = welcome.due_at
             welcome_row.expires_at = welcome.expires_at
             planned[welcome.key] = welcome
