@@ -32,6 +32,7 @@ from scheduler.decisions import (
     decide,
     needs_invite_link,
 )
+from scheduler.first_texts import FirstTexts
 from scheduler.group_commit import GroupCommit
 from scheduler.invites import InviteLinks
 from scheduler.observe import DispatchObserver, NoObserver, Settled
@@ -109,9 +110,7 @@ class Dispatcher:
         self._held: dict[str, datetime] = {}  # leased lanes this engine holds, and until when
         self._outcomes: GroupCommit[Recorded, None] = GroupCommit(self._record)
         self._stopping = False
-        # Reminder id -> number, for texts that carry the first-SMS opt-out line: once sent,
-        # the number is recorded as texted (storage.sms_numbers) with the outcome.
-        self._first_texts: dict[int, str] = {}
+        self._first_texts = FirstTexts(reminders.sms_numbers)
 
     @property
     def channel_names(self) -> list[str]:
@@ -235,8 +234,8 @@ class Dispatcher:
     ) -> tuple[set[str], dict[int, str]]:
         """Blocking: the chunk's numbers that never had a text from us, and the links of its
         invite SMS (made now, as they are sent)."""
-        phones = {r.phone for r in chunk if r.phone} if "sms" in self.available else set()
-        never_texted = self.reminders.sms_numbers.never_texted(phones) if phones else set()
+        sms = "sms" in self.available
+        never_texted = self._first_texts.never_texted(chunk) if sms else set()
         links = {}
         if self.invite_links is not None:
             for r in chunk:
@@ -266,7 +265,7 @@ class Dispatcher:
                     # One text per number in a chunk carries the line (two patients at one
                     # number, or the invite and the welcome due together).
                     never_texted.discard(decision.message.address)
-                    self._first_texts[reminder.id] = decision.message.address
+                    self._first_texts.carries(reminder.id, decision.message.address)
             else:
                 decided.append(decision)
                 self._observe(Settled(lane.name, reminder.milestone, decision.status, False))
@@ -287,8 +286,7 @@ class Dispatcher:
         unsent = [r.reminder.id for r, d in zip(ready, delivered, strict=False) if d is None]
         if unsent:
             # Never handed to the provider: back to the queue now, not when the lease lapses.
-            for reminder_id in unsent:
-                self._first_texts.pop(reminder_id, None)
+            self._first_texts.forget(unsent)
             await asyncio.to_thread(self.reminders.release, self.owner, unsent)
         return sum(1 for d in delivered if d is True)
 
@@ -331,8 +329,7 @@ class Dispatcher:
             await asyncio.to_thread(self._mark, [r.reminder.id for r in ready]) if ready else set()
         )
         going = [r for r in ready if r.reminder.id in marked]
-        for lost in (r for r in ready if r.reminder.id not in marked):
-            self._first_texts.pop(lost.reminder.id, None)
+        self._first_texts.forget(r.reminder.id for r in ready if r.reminder.id not in marked)
         results = await asyncio.gather(*(self._send(lane, r) for r in going))
         items: list[Recorded] = [(outcome, None) for outcome in decided]
         sent = [self._settle(lane, r, result) for r, result in zip(going, results, strict=True)]
@@ -380,15 +377,10 @@ class Dispatcher:
         for _, flag in items:
             if flag is not None:
                 self.patients.set_flag(flag.patient_id, flag.field)
-        self.reminders.record([outcome for outcome, _ in items], self.owner)
-        texted = []
-        for outcome, _ in items:
-            number = self._first_texts.pop(outcome.reminder_id, None)
-            if number is not None and outcome.status == ReminderStatus.SENT:
-                texted.append(number)
-        if texted:
-            # After the outcome: a crash in between costs one more opt-out line, not none.
-            self.reminders.sms_numbers.mark(texted, items[0][0].at)
+        outcomes = [outcome for outcome, _ in items]
+        self.reminders.record(outcomes, self.owner)
+        if outcomes:
+            self._first_texts.settled(outcomes, outcomes[0].at)
 
     async def _send(self, lane: ChannelLane, ready: Ready) -> SendResult:
         try:
