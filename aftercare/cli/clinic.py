@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import phonenumbers
 import typer
@@ -14,9 +14,12 @@ from aftercare.cli.common import fail, open_database, out, read_settings
 from clinic.dates import date_format_problem
 from clinic.keys import hash_api_key, new_api_key
 from storage.clinic_fields import ClinicFieldError, check_clinic, check_country, check_phone
-from storage.enrollment import EnrollmentStore
+from storage.db import Database
 from storage.patients import DuplicateError, NotFoundError, PatientRepository
 from storage.values import LANGUAGES
+
+if TYPE_CHECKING:
+    from storage.enrollment import EnrollmentStore
 
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 key_app = typer.Typer(help="Clinic API keys.", no_args_is_help=True)
@@ -40,6 +43,12 @@ def clinic_settings_problem(country: str, date_format: str | None) -> str | None
     return None
 
 
+def enrollment_store(db: Database) -> EnrollmentStore:
+    from storage.enrollment import EnrollmentStore  # slow to load: only when a command runs
+
+    return EnrollmentStore(db)
+
+
 def print_key(slug: str, key: str, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"slug": slug, "api_key": key}))
@@ -54,7 +63,7 @@ def clinic_list(
 ) -> None:
     """List clinics with their settings and how many patients each has."""
     with open_database(read_settings(as_json=as_json), as_json=as_json) as db:
-        summaries = EnrollmentStore(db).summaries()
+        summaries = enrollment_store(db).summaries()
     rows: list[dict[str, Any]] = [
         {
             "slug": s.profile.slug,
@@ -102,7 +111,7 @@ def clinic_date_format(
         value = value.upper() if "%" not in value else value
     with open_database(read_settings()) as db:
         try:
-            EnrollmentStore(db).set_date_format(slug, value)
+            enrollment_store(db).set_date_format(slug, value)
         except NotFoundError as exc:
             raise fail(str(exc)) from None
     out.print(f"clinic [bold]{slug}[/bold]: date format {value or 'ISO 8601 only'}")
@@ -181,7 +190,7 @@ def clinic_add(
                 hash_api_key(key),
             )
             if date_format:
-                EnrollmentStore(db).set_date_format(slug, date_format)
+                enrollment_store(db).set_date_format(slug, date_format)
         except (DuplicateError, ClinicFieldError) as exc:
             raise fail(str(exc)) from None
     if not as_json:
@@ -198,7 +207,7 @@ def key_rotate(
     key = new_api_key()
     with open_database(read_settings(as_json=as_json), as_json=as_json) as db:
         try:
-            EnrollmentStore(db).set_key_hash(slug, hash_api_key(key))
+            enrollment_store(db).set_key_hash(slug, hash_api_key(key))
         except NotFoundError as exc:
             raise fail(str(exc), as_json=as_json) from None
     print_key(slug, key, as_json)

@@ -4,6 +4,9 @@ to open the database (checked, never created here, always closed).
 Commands other than `db upgrade` and `run` never create or migrate a database (see
 storage.readiness): `open_database` only checks, then disposes of the engine however the
 command ends.
+
+Storage modules a command alone needs are imported inside it, so that `aftercare --help`
+and the commands that need no database start without loading them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from aftercare.settings import ConfigError, Settings, load_settings
 from messages.protocol import Protocol
 from messages.protocol_files import ProtocolError, load_protocol
 from storage.db import Database
-from storage.readiness import DatabaseNotReady, require_creatable, require_migrated
 
 EXIT_FAILURE = 1
 TREATMENT_HELP = "Treatment time: ISO 8601 (naive = local to --tz), or how long ago: -2h, -3d."
@@ -62,6 +64,8 @@ def read_protocol(settings: Settings, *, as_json: bool = False) -> Protocol:
 
 def database_creatable(settings: Settings) -> None:
     """Stop with one line when the database could not be created, reached or written."""
+    from storage.readiness import DatabaseNotReady, require_creatable
+
     try:
         require_creatable(settings.database_url)
     except DatabaseNotReady as exc:
@@ -72,6 +76,8 @@ def database_creatable(settings: Settings) -> None:
 def open_database(settings: Settings, *, as_json: bool = False) -> Iterator[Database]:
     """The configured database, which must exist and be migrated; disposed of on the way
     out, whether the command succeeds or fails."""
+    from storage.readiness import DatabaseNotReady, require_migrated
+
     try:
         require_migrated(settings.database_url)
     except DatabaseNotReady as exc:

@@ -14,10 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 
 from aftercare.cli.common import err, fail, open_database, out, read_protocol, read_settings
 from aftercare.settings import Settings
-from clinic.reader import FileProblem
-from clinic.report import ReportWriter, summary_lines
 from scheduler.clock import SystemClock
-from storage.enrollment import EnrollmentStore
 from storage.patients import NotFoundError
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_SOME_REJECTED = 0, 1, 2
@@ -45,9 +42,12 @@ def enroll(
     Exit status: 0 every row imported, 2 some rows rejected (the valid ones are imported),
     1 nothing could be read.
     """
-    # The composition root and the importer pull in the web stack: loaded only here.
+    # The composition root pulls in the web stack, the importer its parts: loaded only here.
     from aftercare.wiring import build_planner, invite_links
     from clinic.importer import Importer
+    from clinic.reader import FileProblem
+    from clinic.report import ReportWriter, summary_lines
+    from storage.enrollment import EnrollmentStore
 
     settings = _with_bot_username(read_settings(as_json=as_json), as_json)
     with open_database(settings, as_json=as_json) as db:
