@@ -220,7 +220,9 @@ def _record(session: Session, patient: Patient, now: datetime) -> PatientRecord:
             )
             for r in session.scalars(
                 select(Reminder)
-                .where(Reminder.treatment_id == treatment.id)
+                # By patient first: the only index that starts with treatment_id leaves
+                # staff replies out (migration 0010), so it cannot serve this query.
+                .where(Reminder.patient_id == patient.id, Reminder.treatment_id == treatment.id)
                 .order_by(Reminder.due_at, Reminder.id)
             )
         ]

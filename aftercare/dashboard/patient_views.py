@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Final
 from urllib.parse import quote
 
@@ -54,8 +55,11 @@ def name_of(first_name: str | None, erased: bool) -> str:
 def phone_display(phone: str | None, country: str) -> str:
     """A stored E.164 number as the clinic's staff write it: nationally for a number of
     the clinic's own country, internationally otherwise."""
-    if not phone:
-        return ""
+    return _formatted(phone, country) if phone else ""
+
+
+@lru_cache(maxsize=8192)  # parsing costs ~0.3 ms a number: 15 ms on a page of 50
+def _formatted(phone: str, country: str) -> str:
     try:
         number = phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:

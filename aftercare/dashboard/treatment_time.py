@@ -73,10 +73,11 @@ def changes(before: Stored, after: Stored) -> list[DueChange]:
     return sorted(found, key=lambda change: (change.order, change.milestone))
 
 
-def _stored(session: Session, treatment_id: int) -> Stored:
+def _stored(session: Session, change: Rescheduling) -> Stored:
     rows = session.execute(
         select(Reminder.milestone, Reminder.status, Reminder.due_at).where(
-            Reminder.treatment_id == treatment_id
+            Reminder.patient_id == change.patient_id,  # indexed, unlike treatment_id alone
+            Reminder.treatment_id == change.treatment_id,
         )
     )
     return {milestone: (status, due_at) for milestone, status, due_at in rows}
@@ -87,10 +88,10 @@ def preview(db: Database, planner: Planner, change: Rescheduling, now: datetime)
     with Session(db.engine) as session:
         session.begin()
         try:
-            before = _stored(session, change.treatment_id)
+            before = _stored(session, change)
             _reschedule(session, planner, change, now)
             session.flush()
-            after = _stored(session, change.treatment_id)
+            after = _stored(session, change)
         finally:
             session.rollback()
     return changes(before, after)
