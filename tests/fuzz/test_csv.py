@@ -219,9 +219,12 @@ def check_read(args: tuple[bytes, Limits, ClinicContext]) -> None:
 
 def check_valid(row: ValidRow, ctx: ClinicContext) -> None:
     assert row.external_id and row.external_id == row.external_id.strip()
-    assert row.treated_at.tzinfo is not None and row.treated_at <= ctx.now
+    # Appointments may be booked ahead, up to the clinic's limit.
+    assert row.treated_at.tzinfo is not None and row.treated_at <= ctx.now + ctx.ahead
     assert row.phone is None or E164.match(row.phone), row.phone
     assert row.language in LANGUAGES
+    if row.skipped:  # another service: only counted, never stored
+        return
     assert row.channel in CHANNELS
     assert row.channel != "sms" or row.phone is not None
 
