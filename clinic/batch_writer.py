@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from clinic.batch_plan import BatchPlan, PatientUpdate
 from clinic.csv_rows import ValidRow
-from scheduler.planning import NewPatient, NewTreatment, Planner
+from scheduler.planning import NewTreatment, Planner
 from storage.appointments import cancel_treatments, end_earlier_plans, set_appointment_ids
+from storage.bulk import PatientInsert
 from storage.enrollment import EnrollmentStore
 from storage.invites import TOKEN_BYTES, token_hash
 
@@ -57,13 +58,14 @@ class BatchWriter:
             clinic_id,
             [
                 (
-                    NewPatient(
-                        external_id=r.external_id,
-                        timezone=r.timezone,
-                        language=r.language,
-                        first_name=r.first_name,
-                        phone=r.phone,
-                        channel=r.channel,
+                    PatientInsert(
+                        r.external_id,
+                        r.first_name,
+                        r.phone,
+                        None,  # a chat id comes later, with the invite
+                        r.timezone,
+                        r.language,
+                        r.channel,
                     ),
                     r.treated_at,
                 )

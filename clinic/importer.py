@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -249,6 +248,13 @@ class Importer:
             outcome = batch.outcomes[item[0]]
             token = tokens.get(outcome.row)
             if token is not None and self.invite_link is not None:
-                outcome = replace(outcome, invite_url=self.invite_link(token))
+                outcome = RowOutcome(
+                    outcome.row,
+                    outcome.external_id,
+                    outcome.status,
+                    outcome.errors,
+                    self.invite_link(token),
+                    outcome.action,
+                )
             outcomes.append(outcome)
         return outcomes

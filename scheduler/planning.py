@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, select, update
@@ -67,6 +68,17 @@ class NewPatient:
             return self.channel
         return "telegram" if self.telegram_chat_id is not None and not self.phone else "sms"
 
+    def insert_row(self) -> PatientInsert:
+        return PatientInsert(
+            self.external_id,
+            self.first_name,
+            self.phone,
+            self.telegram_chat_id,
+            self.timezone,
+            self.language,
+            self.preferred_channel(),
+        )
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -75,8 +87,7 @@ class Registration:
     planned: list[PlannedReminder]
 
 
-@dataclass(frozen=True)
-class NewTreatment:
+class NewTreatment(NamedTuple):
     """A treatment for a stored patient, planned in their zone, sent on their channel."""
 
     patient_id: int
@@ -169,7 +180,11 @@ class Planner:
             if exists is not None:
                 raise DuplicateError(f"patient {patient.external_id!r} already exists")
             [registration] = self.enroll(
-                session, clinic_id, [(patient, treated_at)], now, welcome_now=welcome_now
+                session,
+                clinic_id,
+                [(patient.insert_row(), treated_at)],
+                now,
+                welcome_now=welcome_now,
             )
         return registration
 
@@ -181,43 +196,34 @@ class Planner:
         Treatment times must already be valid (`treatment_time_problem`); the clinic's import
         validates every row before it gets here.
         """
+        rows = [(patient.insert_row(), treated_at) for patient, treated_at in items]
         with self.db.session() as session:
-            return self.enroll(session, clinic_id, items, self.clock.now())
+            return self.enroll(session, clinic_id, rows, self.clock.now())
 
     def enroll(
         self,
         session: Session,
         clinic_id: int,
-        items: Sequence[tuple[NewPatient, datetime]],
+        items: Sequence[tuple[PatientInsert, datetime]],
         now: datetime,
         *,
         welcome_now: bool = False,
     ) -> list[Registration]:
-        """New patients (external ids not yet in the clinic) with their treatments and plans,
-        inside the caller's transaction, so a patient is never stored without its plan."""
-        rows = [
-            PatientInsert(
-                patient.external_id,
-                patient.first_name,
-                patient.phone,
-                patient.telegram_chat_id,
-                patient.timezone,
-                patient.language,
-                patient.preferred_channel(),
-            )
-            for patient, _ in items
-        ]
-        patient_ids = insert_patients(session, clinic_id, rows, now)
+        """New patients (external ids not yet in the clinic; `NewPatient.insert_row`) with
+        their treatments and plans, inside the caller's transaction, so a patient is never
+        stored without its plan."""
+        patient_ids = insert_patients(session, clinic_id, [row for row, _ in items], now)
         registrations = self.add_treatments(
             session,
             [
-                NewTreatment(pid, patient.timezone, patient.preferred_channel(), treated_at)
-                for pid, (patient, treated_at) in zip(patient_ids, items, strict=True)
+                NewTreatment(pid, row.timezone, row.channel, treated_at)
+                for pid, (row, treated_at) in zip(patient_ids, items, strict=True)
             ],
             now,
             welcome_now=welcome_now,
         )
         if self.sms_invites:
+            rows = [row for row, _ in items]
             self._plan_invites(session, registrations, rows, now, welcome_now=welcome_now)
         return registrations
 
@@ -276,10 +282,11 @@ class Planner:
         )
         registrations = []
         rows: list[ReminderInsert] = []
-        for item, tid in zip(items, treatment_ids, strict=True):
-            planned = self.plan_for(item.treated_at, item.timezone, now, welcome_now=welcome_now)
-            rows.extend(reminder_insert(tid, item.patient_id, item.channel, p) for p in planned)
-            registrations.append(Registration(item.patient_id, tid, planned))
+        for (pid, timezone, channel, treated_at), tid in zip(items, treatment_ids, strict=True):
+            planned = self.plan_for(treated_at, timezone, now, welcome_now=welcome_now)
+            for p in planned:
+                rows.append((tid, pid, p.key, channel, p.due_at, p.expires_at))
+            registrations.append(Registration(pid, tid, planned))
         insert_reminders(session, rows)
         self._announce_on_commit(session, (p for r in registrations for p in r.planned))
         return registrations

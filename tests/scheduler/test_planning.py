@@ -96,7 +96,7 @@ def test_subscribers_hear_the_earliest_due_time_once_the_plan_is_committed(
         [registration] = core.planner.enroll(
             session,
             clinic.id,
-            [(NewPatient("P1", "UTC", phone="+15550001111"), clock.now())],
+            [(NewPatient("P1", "UTC", phone="+15550001111").insert_row(), clock.now())],
             clock.now(),
         )
         assert heard == []  # not yet: an engine would find nothing to send
@@ -114,7 +114,7 @@ def test_a_plan_rolled_back_is_never_announced(
             core.planner.enroll(
                 session,
                 clinic.id,
-                [(NewPatient("P1", "UTC", phone="+15550001111"), clock.now())],
+                [(NewPatient("P1", "UTC", phone="+15550001111").insert_row(), clock.now())],
                 clock.now(),
             )
             raise RuntimeError("the caller changed its mind")
@@ -145,7 +145,7 @@ def test_one_transaction_with_several_plans_is_announced_once(
         core.planner.enroll(
             session,
             clinic.id,
-            [(NewPatient("P2", "UTC", phone="+15550002222"), clock.now())],
+            [(NewPatient("P2", "UTC", phone="+15550002222").insert_row(), clock.now())],
             clock.now(),
         )
     assert heard[1:] == [clock.now()]  # both welcomes are due now: one wake-up
