@@ -210,7 +210,8 @@ async def run(kind: str, url: str, rows: int) -> None:
         )
     print(
         f"  GET /app/stats (8 weeks, {settled:,} settled reminders): p50 "
-        f"{statistics.median(stats_took) * ms:.0f} ms, p95 {percentile(stats_took, 0.95) * ms:.0f} ms"
+        f"{statistics.median(stats_took) * ms:.0f} ms, "
+        f"p95 {percentile(stats_took, 0.95) * ms:.0f} ms"
     )
     print(
         f"  GET /app/import meanwhile: p50 {statistics.median(took) * ms:.0f} ms, "
