@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from storage.db import Database
 from storage.invites import new_invite
 from storage.models import CheckinAnswer, Escalation, Invite, Patient, Reminder
-from storage.patient_search import StatusFacts, facts_of, reading
+from storage.patient_search import reading
+from storage.patient_status import StatusFacts, facts_of
 from storage.patients import current_treatment, erase_patients
 from storage.reading import read_only_engine
 from storage.values import CHANNELS, ReminderStatus

@@ -29,7 +29,7 @@ from aftercare.wiring import Core
 from messages.render import RenderContext
 from storage.patient_messages import patient_messages
 from storage.patient_record import PatientRecord, channel_problem
-from storage.patient_search import PatientStatus, patient_status
+from storage.patient_status import PatientStatus, patient_status
 from storage.patients import ClinicView
 
 HORIZON = timedelta(days=14)  # the timeline's length: treatment to day 14

@@ -16,7 +16,8 @@ from aftercare.dashboard.strings import EN, text
 from aftercare.dashboard.timeline_svg import Milestone, MilestoneState
 from messages.protocol import Protocol
 from storage.patient_record import CheckinLine, PlannedMessage
-from storage.patient_search import PatientRow, PatientStatus
+from storage.patient_search import PatientRow
+from storage.patient_status import PatientStatus
 
 # Reminder statuses as the timeline names them (strings "state.*"). A pending reminder is
 # planned; one paused or moved past (skipped) did not and will not go: cancelled.

@@ -391,10 +391,12 @@ EN: Final[Mapping[str, str]] = {
     "stats.duration.days": "{d} d {h} h",
     # the patient list
     "patients.title": "Patients",
-    "patients.intro": "Everyone enrolled at {clinic}, newest first. Times in {zone}.",
+    "patients.intro": "Everyone enrolled at {clinic}: newest first, or by name when you "
+    "search for one. Times in {zone}.",
     "patients.find": "Find patients",
     "patients.search": "Search",
-    "patients.search_hint": "Name, patient ID or phone number, in any format.",
+    "patients.search_hint": "The start of a first name, a patient ID, or a phone number "
+    "written any way.",
     "patients.status": "Status",
     "patients.any_status": "Any status",
     "patients.clear": "Clear",
@@ -407,8 +409,8 @@ EN: Final[Mapping[str, str]] = {
     "patients.day": "day {day}",
     "patients.none": "No patients yet. They appear here once enrolled by a CSV import, "
     "the clinic API or Telegram.",
-    "patients.no_match": "No patient matches. Search by first name, patient ID or phone "
-    "number, or choose another status.",
+    "patients.no_match": "No patient matches. Search by the start of a first name, a "
+    "patient ID or a phone number, or choose another status.",
     "patients.pages": "More patients",
     "patients.erased_name": "Erased patient",
     "patients.no_name": "No name given",

@@ -16,7 +16,7 @@ from scheduler.planning import NewPatient
 from storage.audit import AuditAction, AuditLog, AuditQuery
 from storage.models import Patient, Reminder
 from storage.patient_record import PatientRecords, channel_problem
-from storage.patient_search import facts_of
+from storage.patient_status import facts_of
 from storage.patients import ClinicView
 
 

@@ -1,6 +1,7 @@
-"""The clinic's patient list on SQLite and PostgreSQL: newest first by keyset pages in both
-directions, a search by name, external id or phone typed any way, and a status filter that
-agrees with the status each row shows."""
+"""The clinic's patient list on SQLite and PostgreSQL: newest first (or by name, for a name
+search) by keyset pages in both directions, a search by the start of a first name, an
+external id or a phone typed any way, and a status filter that agrees with the status each
+row shows."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from scheduler.planning import NewPatient
 from storage.enrollment import EnrollmentStore
 from storage.models import Patient
 from storage.patient_search import (
+    Cursor,
     PatientPage,
     PatientQuery,
     PatientSearch,
-    PatientStatus,
-    StatusFacts,
-    patient_status,
+    name_starts,
     search_terms,
 )
+from storage.patient_status import PatientStatus, StatusFacts, patient_status
 from storage.patients import ClinicView
 
 SPAN = timedelta(days=16)  # a treatment older than this is completed
@@ -38,9 +39,7 @@ def enroll(
     days_ago: float = 0.1,
     telegram_chat_id: int | None = None,
 ) -> int:
-    patient = NewPatient(
-        external_id, "America/New_York", "en", first_name, phone, telegram_chat_id
-    )
+    patient = NewPatient(external_id, "America/New_York", "en", first_name, phone, telegram_chat_id)
     treated_at = core.clock.now() - timedelta(days=days_ago)
     [registration] = core.planner.register_batch(clinic.id, [(patient, treated_at)])
     return registration.patient_id
@@ -55,8 +54,12 @@ def ids_of(page: PatientPage) -> list[str]:
     return [row.external_id for row in page.rows]
 
 
-def search(core: Core, clinic: ClinicView, typed: str) -> list[str]:
-    return ids_of(listing(core, clinic, terms=search_terms(typed, clinic.country)))
+def search(core: Core, clinic: ClinicView, typed: str, **query: object) -> PatientPage:
+    return listing(core, clinic, terms=search_terms(typed, clinic.country), **query)
+
+
+def found(core: Core, clinic: ClinicView, typed: str) -> list[str]:
+    return ids_of(search(core, clinic, typed))
 
 
 # -- pure parts -------------------------------------------------------------------------
@@ -77,15 +80,22 @@ def test_a_typed_phone_is_read_in_the_clinics_country(typed: str, country: str, 
 
     assert terms is not None
     assert terms.phone == phone
-    assert terms.name is None  # digits are never a name
+    assert terms.name_starts == ()  # digits are never a name
 
 
 def test_a_query_with_letters_is_a_name_and_an_external_id_but_no_phone() -> None:
     terms = search_terms("  Ana-1 ", "US")
 
     assert terms is not None
-    assert (terms.name, terms.phone) == ("Ana-1", None)
+    assert (terms.name_starts, terms.phone) == (("ana-1",), None)
     assert terms.external_ids == ("Ana-1", "ANA-1", "ana-1")
+
+
+def test_a_name_start_is_looked_for_as_either_database_lowers_it() -> None:
+    assert name_starts("ANA") == ("ana",)
+    # SQLite lowers ASCII letters only: "Ángela" is stored lowered as "Ángela".
+    assert name_starts("ángela") == ("ángela", "Ángela")
+    assert name_starts("ÁNGELA") == ("ángela", "Ángela")
 
 
 def test_an_empty_query_searches_nothing() -> None:
@@ -138,54 +148,83 @@ def test_pages_run_newest_first_and_back_again(core: Core, clinic: ClinicView) -
         enroll(core, clinic, f"P{n}")
 
     first = listing(core, clinic, limit=3)
-    second = listing(core, clinic, limit=3, older_than=first.older_than)
-    third = listing(core, clinic, limit=3, older_than=second.older_than)
-    back = listing(core, clinic, limit=3, newer_than=third.newer_than)
-    start = listing(core, clinic, limit=3, newer_than=back.newer_than)
+    second = listing(core, clinic, limit=3, after=first.next)
+    third = listing(core, clinic, limit=3, after=second.next)
+    back = listing(core, clinic, limit=3, before=third.previous)
+    start = listing(core, clinic, limit=3, before=back.previous)
 
     assert [ids_of(p) for p in (first, second, third)] == [
         ["P6", "P5", "P4"],
         ["P3", "P2", "P1"],
         ["P0"],
     ]
-    assert first.newer_than is None and third.older_than is None
-    assert ids_of(back) == ["P3", "P2", "P1"] and back.older_than is not None
-    assert ids_of(start) == ["P6", "P5", "P4"] and start.newer_than is None
+    assert first.previous is None and third.next is None
+    assert ids_of(back) == ["P3", "P2", "P1"] and back.next is not None
+    assert ids_of(start) == ["P6", "P5", "P4"] and start.previous is None
 
 
-def test_a_page_stays_put_when_patients_are_added_meanwhile(
-    core: Core, clinic: ClinicView
-) -> None:
+def test_a_page_stays_put_when_patients_are_added_meanwhile(core: Core, clinic: ClinicView) -> None:
     for n in range(4):
         enroll(core, clinic, f"P{n}")
     first = listing(core, clinic, limit=2)
     enroll(core, clinic, "NEW")
 
-    assert ids_of(listing(core, clinic, limit=2, older_than=first.older_than)) == ["P1", "P0"]
+    assert ids_of(listing(core, clinic, limit=2, after=first.next)) == ["P1", "P0"]
 
 
-def test_a_search_matches_part_of_a_name_in_any_case_an_external_id_or_a_phone(
+def test_a_search_matches_the_start_of_a_name_an_external_id_or_a_phone(
     core: Core, clinic: ClinicView
 ) -> None:
     enroll(core, clinic, "A-1", "Mariana", "+12125550101")
     enroll(core, clinic, "A-2", "ANABEL", "+12125550102")
     enroll(core, clinic, "A-3", "Bea", "+12125550103")
     enroll(core, clinic, "mari", "Lucia", "+12125550104")
+    enroll(core, clinic, "A-5", "Ana", "+12125550105")
 
-    assert search(core, clinic, "ana") == ["A-2", "A-1"]
-    assert search(core, clinic, "MARI") == ["mari", "A-1"]  # the id, and part of a name
-    assert search(core, clinic, "a-3") == ["A-3"]
-    assert search(core, clinic, "(212) 555-0102") == ["A-2"]
-    assert search(core, clinic, "2125550103") == ["A-3"]
-    assert search(core, clinic, "555") == []  # too short to be a phone; no name has digits
+    assert found(core, clinic, "ana") == ["A-5", "A-2"]  # by name: Ana, then ANABEL
+    assert found(core, clinic, "MARI") == ["mari", "A-1"]  # the exact id first, then names
+    assert found(core, clinic, "bel") == []  # the start of a name, not any part
+    assert found(core, clinic, "a-3") == ["A-3"]
+    assert found(core, clinic, "(212) 555-0102") == ["A-2"]
+    assert found(core, clinic, "2125550103") == ["A-3"]
+    assert found(core, clinic, "555") == []  # too short to be a phone; no name has digits
 
 
-def test_like_wildcards_in_a_search_are_plain_characters(core: Core, clinic: ClinicView) -> None:
-    enroll(core, clinic, "P1", "Ana")
+def test_a_name_with_an_accented_capital_is_found_however_it_is_typed(
+    core: Core, clinic: ClinicView
+) -> None:
+    enroll(core, clinic, "P1", "Ángela")
+    enroll(core, clinic, "P2", "ángel")
+    enroll(core, clinic, "P3", "Angela")
+
+    assert sorted(found(core, clinic, "ángel")) == ["P1", "P2"]
+    assert sorted(found(core, clinic, "ÁNGELA")) == ["P1"]
+    assert found(core, clinic, "ang") == ["P3"]
+
+
+def test_wildcards_in_a_search_are_plain_characters(core: Core, clinic: ClinicView) -> None:
+    enroll(core, clinic, "P1", "Anabel")
     enroll(core, clinic, "P2", "Ana_Maria")
+    enroll(core, clinic, "P3", "Ana%")
 
-    assert search(core, clinic, "%") == []
-    assert search(core, clinic, "a_m") == ["P2"]
+    assert found(core, clinic, "%") == []
+    assert found(core, clinic, "ana_") == ["P2"]
+    assert found(core, clinic, "ana%") == ["P3"]
+
+
+def test_name_search_pages_run_by_name_and_back_again(core: Core, clinic: ClinicView) -> None:
+    for n, name in enumerate(["Ana", "Bea", "Ana", "Anabel", "Ana", "Anna", "Ana"]):
+        enroll(core, clinic, f"P{n}", name)
+
+    first = search(core, clinic, "an", limit=3)
+    second = search(core, clinic, "an", limit=3, after=first.next)
+    back = search(core, clinic, "an", limit=3, before=second.previous)
+
+    assert ids_of(first) == ["P0", "P2", "P4"]  # the Anas in enrollment order
+    assert ids_of(second) == ["P6", "P3", "P5"]  # the last Ana, Anabel, Anna
+    assert second.next is None and first.previous is None
+    assert ids_of(back) == ids_of(first) and back.previous is None
+    assert first.next == Cursor(5, "ana")
 
 
 def test_another_clinics_patients_never_show(core: Core, clinic: ClinicView) -> None:
@@ -194,9 +233,9 @@ def test_another_clinics_patients_never_show(core: Core, clinic: ClinicView) -> 
     enroll(core, clinic, "P1", "Bea")
 
     assert ids_of(listing(core, clinic)) == ["P1"]
-    assert search(core, clinic, "ana") == []
-    assert search(core, clinic, "X1") == []
-    assert search(core, clinic, "(212) 555-0101") == []
+    assert found(core, clinic, "ana") == []
+    assert found(core, clinic, "X1") == []
+    assert found(core, clinic, "(212) 555-0101") == []
 
 
 def test_each_status_filter_finds_exactly_the_patients_showing_that_status(

@@ -10,7 +10,7 @@ erasing are for admins (ACTION_ROLES). Another clinic's patient answers 404.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 from urllib.parse import urlencode
@@ -34,13 +34,8 @@ from aftercare.wiring import invite_links
 from clinic.dates import import_window, parse_treatment_at, treatment_window_problem
 from storage.audit import AuditAction
 from storage.patient_record import PatientRecord, PatientRecords
-from storage.patient_search import (
-    QUERY_MAX,
-    PatientQuery,
-    PatientSearch,
-    PatientStatus,
-    search_terms,
-)
+from storage.patient_search import QUERY_MAX, Cursor, PatientQuery, PatientSearch, search_terms
+from storage.patient_status import PatientStatus
 from storage.patients import ClinicView
 
 TARGET: Final = "patient"
@@ -56,10 +51,20 @@ ACTION_ROLES: Final[dict[str, Role | None]] = {
 }
 
 
-def _cursor(value: str | None) -> int | None:
-    if value and value.isdigit() and len(value) < 11 and int(value) <= MAX_ID:
-        return int(value)
-    return None
+def _cursor(params: Mapping[str, str], name: str) -> Cursor | None:
+    """A page cursor from the query string (`after=17&after_name=ana`); junk is ignored."""
+    value = params.get(name, "")
+    if not (value.isdigit() and len(value) < 11 and int(value) <= MAX_ID):
+        return None
+    key = params.get(f"{name}_name")
+    return Cursor(int(value), key[:QUERY_MAX] if key is not None else None)
+
+
+def _cursor_params(name: str, cursor: Cursor) -> dict[str, str]:
+    found = {name: str(cursor.id)}
+    if cursor.name is not None:
+        found[f"{name}_name"] = cursor.name
+    return found
 
 
 def routes(dashboard: Dashboard) -> list[BaseRoute]:
@@ -83,17 +88,17 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
             completed_before=now - span,
             terms=search_terms(typed, clinic.country),
             status=status,
-            older_than=_cursor(params.get("older_than")),
-            newer_than=_cursor(params.get("newer_than")),
+            after=_cursor(params, "after"),
+            before=_cursor(params, "before"),
         )
         page = await asyncio.to_thread(search.page, staff.clinic_id, query)
         chosen = {"q": typed.strip(), "status": status.value if status else ""}
         kept = {name: value for name, value in chosen.items() if value}
 
-        def link(cursor: str, value: int | None) -> str | None:
-            if value is None:
+        def link(name: str, cursor: Cursor | None) -> str | None:
+            if cursor is None:
                 return None
-            return "/app/patients?" + urlencode({**kept, cursor: str(value)})
+            return "/app/patients?" + urlencode({**kept, **_cursor_params(name, cursor)})
 
         return await render(
             request,
@@ -104,8 +109,8 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
             statuses=[(s.value, text(f"patients.status.{s.value}")) for s in PatientStatus],
             rows=[list_row(row, now, staff.zone, clinic.country) for row in page.rows],
             searched=bool(kept),
-            previous_url=link("newer_than", page.newer_than),
-            next_url=link("older_than", page.older_than),
+            previous_url=link("before", page.previous),
+            next_url=link("after", page.next),
             zone_name=staff.zone.key.replace("_", " "),
         )
 

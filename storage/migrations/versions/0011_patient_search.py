@@ -1,8 +1,13 @@
-"""Patient search: the clinic's patients newest first
+"""Patient search: the clinic's patients newest first, and by the start of a first name
 
-The dashboard's patient list reads one clinic's patients by id, newest first, a page at a
-time (storage/patient_search.py). Without this index a page sorts all of the clinic's
-patients; with it a page reads its 51 rows in order, on page 1 as on page 2,000.
+The dashboard's patient list (storage/patient_search.py) reads one clinic's patients a
+page at a time, newest first (by id) or, for a name search, in order of first names. Both
+orders come straight from an index, so a page reads its 51 rows and no more, on page 1 as
+on page 2,000, and a name that one patient in 100,000 has is found without a scan.
+
+The name is indexed lower-cased. PostgreSQL compares it in the "C" collation (code point
+order) so that a range [start, start + 1) holds exactly the names with that start, whatever
+the database's own collation.
 
 Revision ID: 0011
 Revises: 0010
@@ -21,7 +26,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_patient_clinic_newest", "patient", ["clinic_id", "id"])
+    if op.get_bind().dialect.name == "postgresql":
+        key = 'lower(first_name) COLLATE "C"'
+    else:
+        key = "lower(first_name)"
+    op.execute(f"CREATE INDEX ix_patient_clinic_name ON patient (clinic_id, ({key}), id)")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_patient_clinic_name")
     op.drop_index("ix_patient_clinic_newest", table_name="patient")

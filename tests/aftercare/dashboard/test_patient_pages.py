@@ -86,9 +86,10 @@ async def test_the_list_shows_the_clinics_patients_newest_first_with_their_statu
 
 async def test_a_search_finds_a_name_an_external_id_or_a_phone_typed_any_way(site: Site) -> None:
     site.add_staff(NURSE)
-    enroll(site, "P1", first_name="Ana", phone="+12125550199")
-    enroll(site, "P2", first_name="Mariana", phone="+12125550111")
+    enroll(site, "P1", first_name="Anabel", phone="+12125550199")
+    enroll(site, "P2", first_name="ana", phone="+12125550111")
     enroll(site, "P3", first_name="Bea", phone="+12125550122")
+    enroll(site, "P4", first_name="Mariana", phone="+12125550133")
     async with site.client() as nurse:
         await nurse.sign_in(NURSE)
         by_name = await nurse.get("/app/patients", params={"q": "ANA"})
@@ -97,7 +98,7 @@ async def test_a_search_finds_a_name_an_external_id_or_a_phone_typed_any_way(sit
         by_e164 = await nurse.get("/app/patients", params={"q": "+1 212 555 0199"})
         nothing = await nurse.get("/app/patients", params={"q": "Zoe"})
 
-    assert listed(by_name.text) == ["P2", "P1"]
+    assert listed(by_name.text) == ["P2", "P1"]  # the start of a first name, A to Z
     assert listed(by_id.text) == ["P3"]
     assert listed(by_phone.text) == ["P2"]
     assert listed(by_e164.text) == ["P1"]
@@ -121,9 +122,10 @@ async def test_the_status_filter_and_the_pages_keep_the_search(site: Site) -> No
         back = await nurse.get(back_url.group(1).replace("&amp;", "&"))
         paused = await nurse.get("/app/patients", params={"status": "paused"})
 
-    assert listed(first.text) == [f"P{n:03d}" for n in range(54, 4, -1)]
+    # A name search runs by name, then in enrollment order for the same name.
+    assert listed(first.text) == [f"P{n:03d}" for n in range(50)]
     assert "q=ana" in next_url.group(1)
-    assert listed(second.text) == [f"P{n:03d}" for n in range(4, -1, -1)]
+    assert listed(second.text) == [f"P{n:03d}" for n in range(50, 55)]
     assert 'rel="next"' not in second.text
     assert listed(back.text) == listed(first.text)
     assert 'rel="prev"' not in back.text
