@@ -153,8 +153,6 @@ class Reminder(Base):
             sqlite_where=text("milestone <> 'staff_reply'"),
             postgresql_where=text("milestone <> 'staff_reply'"),
         ),
-        Index("ix_reminder_queue", "status", "channel", "next_attempt_at"),
-        # Partial: most rows have neither a lease nor a provider id, and every bulk insert
         # Staff replies by escalation (statistics; the retention purge of their texts).
         Index(
             "ix_reminder_staff_reply",
@@ -162,6 +160,8 @@ class Reminder(Base):
             sqlite_where=text("milestone = 'staff_reply'"),
             postgresql_where=text("milestone = 'staff_reply'"),
         ),
+        Index("ix_reminder_queue", "status", "channel", "next_attempt_at"),
+        # Partial: most rows have neither a lease nor a provider id, and every bulk insert
         # would otherwise pay for two index entries that no query reads.
         Index(
             "ix_reminder_lease",
@@ -205,8 +205,6 @@ class Reminder(Base):
     segments: Mapped[int | None] = mapped_column(Integer)
     # When it reached sent, failed, expired or in doubt (for the last day's statistics).
     settled_at: Mapped[datetime | None] = mapped_column()
-
-
     # A staff reply (milestone "staff_reply") carries its own text, who wrote it (no
     # foreign key: the record outlives the account) and the escalation it answers.
     body: Mapped[str | None] = mapped_column(Text)
@@ -215,6 +213,8 @@ class Reminder(Base):
     escalation_id: Mapped[int | None] = mapped_column(
         ForeignKey("escalation.id", name="fk_reminder_escalation_id")
     )
+
+
 class Conversation(Base):
     """One inbound message and what we answered. After RETENTION_DAYS the texts of a
     finished treatment's conversations are purged; the row (topic, escalation) stays."""
@@ -245,8 +245,6 @@ class Escalation(Base):
     """A patient described a warning sign; the clinic was (or is to be) alerted."""
 
     __tablename__ = "escalation"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
     __table_args__ = (
         # The inbox: a clinic's open escalations.
         Index(
@@ -257,18 +255,20 @@ class Escalation(Base):
             postgresql_where=text("resolved_at IS NULL"),
         ),
     )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"))
     category: Mapped[str] = mapped_column(String(32))  # red_flag | emergency
     created_at: Mapped[datetime] = mapped_column()
     alerted_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
-
-
     # Who resolved it (no foreign key: the record outlives the account) and their note.
     resolved_by_staff_id: Mapped[int | None] = mapped_column(Integer)
     resolved_by: Mapped[str | None] = mapped_column(String(254))
     resolution_note: Mapped[str | None] = mapped_column(Text)
+
+
 class AlertWindow(Base):
     """The last staff alert for a patient and category. Every alert decision for the pair
     goes through this one row (an upsert on its key), so two messages arriving together
@@ -305,6 +305,31 @@ class LaneLease(Base):
     next_send_at: Mapped[datetime | None] = mapped_column()
 
 
+class CheckinAnswer(Base):
+    """A patient's answer (1, 2 or 3) to a symptom check-in, per treatment, for the clinic
+    to see. Answer 2 and 3 also have an escalation (low priority, or a red flag)."""
+
+    __tablename__ = "checkin_answer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminder.id"))  # the check-in asked
+    milestone: Mapped[str] = mapped_column(String(32))
+    answer: Mapped[int] = mapped_column(Integer)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id"))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"))
+    answered_at: Mapped[datetime] = mapped_column()
+
+
+class SmsFirstContact(Base):
+    """Phone numbers that have had an SMS from us, so only the first one a number gets
+    carries the opt-out line. Kept by a hash of the number, and kept after erasure."""
+
+    __tablename__ = "sms_first_contact"
+    number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_sent_at: Mapped[datetime] = mapped_column()
+
+
 class InboundMessage(Base):
     """Provider message ids already processed, so a redelivered webhook is handled once."""
 
@@ -337,31 +362,6 @@ class TelegramDraft(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     draft: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(index=True)
-
-class CheckinAnswer(Base):
-    """A patient's answer (1, 2 or 3) to a symptom check-in, per treatment, for the clinic
-    to see. Answer 2 and 3 also have an escalation (low priority, or a red flag)."""
-
-    __tablename__ = "checkin_answer"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatment.id"), index=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
-    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminder.id"))  # the check-in asked
-    milestone: Mapped[str] = mapped_column(String(32))
-    answer: Mapped[int] = mapped_column(Integer)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id"))
-    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"))
-    answered_at: Mapped[datetime] = mapped_column()
-
-
-class SmsFirstContact(Base):
-    """Phone numbers that have had an SMS from us, so only the first one a number gets
-    carries the opt-out line. Kept by a hash of the number, and kept after erasure."""
-
-    __tablename__ = "sms_first_contact"
-    number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    first_sent_at: Mapped[datetime] = mapped_column()
-
 
 
 class Staff(Base):
