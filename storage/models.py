@@ -74,8 +74,6 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
-
-
 class Clinic(Base):
     __tablename__ = "clinic"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -94,6 +92,24 @@ class Clinic(Base):
     # How many days ahead an appointment may be enrolled (None: the built-in 90).
     days_ahead: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+
+
+class ClinicProtocol(Base):
+    """One upload of a clinic's protocol (migration 0013): the clinic's default when
+    `service` is None, else the protocol of that booking service. A row without `source`
+    records a reset (the built-in again; for a service, its mapping removed). Append-only
+    (a trigger refuses UPDATE and DELETE): a treatment planned with a version names it
+    ("clinic:<id>") and renders with its texts for good."""
+
+    __tablename__ = "clinic_protocol"
+    __table_args__ = (UniqueConstraint("clinic_id", "version", name="uq_clinic_protocol_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per clinic, every scope
+    service: Mapped[str | None] = mapped_column(String(200))  # as the clinic typed it
+    source: Mapped[str | None] = mapped_column(Text)  # the TOML as uploaded
+    file_name: Mapped[str | None] = mapped_column(String(255))  # its name, without folders
+    created_at: Mapped[datetime] = mapped_column()
 
 
 class Patient(Base):

@@ -26,7 +26,7 @@ TABLES = (
     "patient, clinic, "
     "telegram_conversation, telegram_draft, lane_lease, "
     "staff_session, staff, sign_in_throttle, signing_key, audit_event, "
-    "checkin_answer, sms_first_contact"
+    "checkin_answer, sms_first_contact, clinic_protocol"
 )
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
 

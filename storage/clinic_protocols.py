@@ -1,0 +1,170 @@
+"""A clinic's own protocols, versioned (table clinic_protocol, migration 0013).
+
+Every upload is a new row with the next version number of the clinic, and so is a reset;
+rows are never changed (a trigger refuses it). The active state of a clinic is, for each
+scope (the clinic's default, or one booking service), its latest row: with a source, that
+protocol; without, the built-in (for a service: no mapping, the clinic's default applies).
+
+A treatment planned with a clinic version stores its key, `clinic:<row id>`
+(`version_key`), so it renders with that version's texts however the clinic edits its
+protocol later. The built-in protocol keeps its own name as key.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.db import Database
+from storage.models import Clinic, ClinicProtocol
+from storage.patients import NotFoundError
+
+KEY_PREFIX = "clinic:"
+MAX_SERVICE = 200
+
+
+def version_key(row_id: int) -> str:
+    """The key a treatment stores for the clinic protocol row `row_id`."""
+    return f"{KEY_PREFIX}{row_id}"
+
+
+def version_id(key: str) -> int | None:
+    """The row id a `clinic:<id>` key names; None for any other key (the built-in's name)."""
+    if not key.startswith(KEY_PREFIX):
+        return None
+    digits = key[len(KEY_PREFIX) :]
+    return int(digits) if digits.isdigit() else None
+
+
+def service_key(service: str) -> str:
+    """How services are compared: whole name, case, accents and repeated spaces ignored
+    (`Microneedling with PRP` and `microneedling  with prp` are one service)."""
+    decomposed = unicodedata.normalize("NFKD", service.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.replace("_", " ").split())
+
+
+@dataclass(frozen=True)
+class ProtocolVersion:
+    id: int
+    clinic_id: int
+    version: int
+    service: str | None  # None: the clinic's default
+    source: str | None  # None: a reset
+    file_name: str | None
+    created_at: datetime
+
+    @property
+    def key(self) -> str:
+        return version_key(self.id)
+
+    @classmethod
+    def of(cls, row: ClinicProtocol) -> ProtocolVersion:
+        return cls(
+            row.id,
+            row.clinic_id,
+            row.version,
+            row.service,
+            row.source,
+            row.file_name,
+            row.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class ActiveProtocols:
+    """What a clinic plans new treatments with: its default version (None: the built-in)
+    and the services mapped to a version of their own, by `service_key`."""
+
+    default: ProtocolVersion | None = None
+    services: dict[str, ProtocolVersion] = field(default_factory=dict)
+
+
+def active_in(session: Session, clinic_id: int) -> ActiveProtocols:
+    """The clinic's latest row per scope, resets left out. A clinic has a handful of rows."""
+    latest: dict[str | None, ProtocolVersion] = {}
+    rows = session.scalars(
+        select(ClinicProtocol)
+        .where(ClinicProtocol.clinic_id == clinic_id)
+        .order_by(ClinicProtocol.version)
+    )
+    for row in rows:
+        scope = None if row.service is None else service_key(row.service)
+        latest[scope] = ProtocolVersion.of(row)
+    default = latest.pop(None, None)
+    return ActiveProtocols(
+        default if default is not None and default.source is not None else None,
+        {scope: v for scope, v in latest.items() if scope is not None and v.source is not None},
+    )
+
+
+def version_in(session: Session, row_id: int) -> ProtocolVersion | None:
+    row = session.get(ClinicProtocol, row_id)
+    return None if row is None else ProtocolVersion.of(row)
+
+
+class ClinicProtocols:
+    """Uploading, resetting and reading a clinic's protocol versions."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def clinic_id(self, session: Session, slug: str) -> int:
+        clinic_id = session.scalar(select(Clinic.id).where(Clinic.slug == slug))
+        if clinic_id is None:
+            raise NotFoundError(f"no clinic {slug!r}")
+        return clinic_id
+
+    def record(
+        self,
+        session: Session,
+        clinic_id: int,
+        *,
+        source: str | None,
+        file_name: str | None,
+        service: str | None,
+        now: datetime,
+    ) -> ProtocolVersion:
+        """A new version of one scope (`source` None: a reset), in the caller's transaction.
+        Two uploads at once for one clinic collide on the unique version and one fails."""
+        if service is not None:
+            service = " ".join(service.split())
+            if not service or len(service) > MAX_SERVICE:
+                raise ValueError(f"--service must be 1 to {MAX_SERVICE} characters")
+        last = session.scalar(
+            select(func.max(ClinicProtocol.version)).where(ClinicProtocol.clinic_id == clinic_id)
+        )
+        row = ClinicProtocol(
+            clinic_id=clinic_id,
+            version=(last or 0) + 1,
+            service=service,
+            source=source,
+            file_name=file_name,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return ProtocolVersion.of(row)
+
+    def active(self, slug: str) -> ActiveProtocols:
+        with self.db.session() as session:
+            return active_in(session, self.clinic_id(session, slug))
+
+    def history(self, slug: str) -> list[ProtocolVersion]:
+        """Every version of the clinic, oldest first (resets included)."""
+        with self.db.session() as session:
+            clinic_id = self.clinic_id(session, slug)
+            rows = session.scalars(
+                select(ClinicProtocol)
+                .where(ClinicProtocol.clinic_id == clinic_id)
+                .order_by(ClinicProtocol.version)
+            )
+            return [ProtocolVersion.of(row) for row in rows]
+
+    def version(self, row_id: int) -> ProtocolVersion | None:
+        with self.db.session() as session:
+            return version_in(session, row_id)
