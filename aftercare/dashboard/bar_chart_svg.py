@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from markupsafe import Markup
 
@@ -22,14 +23,16 @@ from aftercare.dashboard.svg import (
     MUTED,
     NARROWEST_PX,
     STATE_COLOURS,
-    WIDE_PX,
+    TICK_PX,
+    axis_label,
+    both_layouts,
     esc,
     pct,
-    responsive,
+    svg_open,
     text_width,
 )
 
-TICK_PX, LEGEND_PX = 11, 12
+LEGEND_PX = 12
 TOP, BOTTOM = 34, 26  # px above the plot (legend) and below it (category labels)
 LEGEND_TOP = 8
 
@@ -100,7 +103,6 @@ def bar_chart_svg(
     gutter = (max(text_width(label, TICK_PX) for label in tick_labels) + 12) / layout_px
     plot_top, plot_bottom = TOP, height - BOTTOM
     plot_px = plot_bottom - plot_top
-    ident = esc(element_id)
 
     def y_of(value: float) -> float:
         return plot_bottom - plot_px * value / top_value
@@ -111,19 +113,13 @@ def bar_chart_svg(
         for one in series
         for v in [one.values[i]]
     ]
-    parts = [
-        f'<svg class="chart" width="100%" height="{height}" role="img" '
-        f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{ident}-title">{esc(title)}</title>',
-        f'<desc id="{ident}-desc">{esc("; ".join(bars))}</desc>',
-    ]
+    parts = [svg_open("chart", height, element_id, title, "; ".join(bars))]
     for i, label in enumerate(tick_labels):
         y = y_of(step * i)
         parts.append(
             f'<line x1="{pct(gutter)}" x2="100%" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{GRID if i else MUTED}"/>'
-            f'<text x="{pct(gutter)}" dx="-6" y="{y + 4:.1f}" font-size="{TICK_PX}" '
-            f'fill="{MUTED}" text-anchor="end">{esc(label)}</text>'
+            + axis_label(pct(gutter), y + 4, label, "end", dx=-6)
         )
     slot = (1 - gutter) / max(1, len(categories))
     every = _label_every(categories, slot * layout_px)
@@ -139,10 +135,7 @@ def bar_chart_svg(
                 f"<title>{esc(bars[i * len(series) + k])}</title></rect>"
             )
         if i % every == 0:
-            parts.append(
-                f'<text x="{pct(gutter + slot * (i + 0.5))}" y="{height - 8}" '
-                f'font-size="{TICK_PX}" fill="{MUTED}" text-anchor="middle">{esc(category)}</text>'
-            )
+            parts.append(axis_label(pct(gutter + slot * (i + 0.5)), height - 8, category))
     if len(series) > 1:
         offset = 0.0  # px from the gutter: legend entries sit side by side at any width
         for one in series:
@@ -168,16 +161,5 @@ def bar_chart_html(
     element_id: str = "chart",
 ) -> Markup:
     """The chart twice, laid out for a phone and for a wider screen; app.css shows one."""
-
-    def layout(width: int, suffix: str) -> Markup:
-        return bar_chart_svg(
-            title,
-            categories,
-            series,
-            height=height,
-            language=language,
-            element_id=f"{element_id}-{suffix}",
-            layout_px=width,
-        )
-
-    return responsive(layout(NARROWEST_PX, "narrow"), layout(WIDE_PX, "wide"))
+    chart = partial(bar_chart_svg, title, categories, series, height=height, language=language)
+    return both_layouts(chart, element_id)

@@ -9,7 +9,7 @@ narrowest screen we support, `NARROWEST_PX`; a wider one only adds room.
 from __future__ import annotations
 
 from html import escape
-from typing import Final
+from typing import Final, Protocol
 
 from markupsafe import Markup
 
@@ -30,6 +30,7 @@ ACCENT: Final = "#0e7470"
 INK: Final = "#17212b"
 MUTED: Final = "#55606d"
 GRID: Final = "#dde3e8"
+TICK_PX: Final = 11  # axis labels: day numbers, values, weeks
 
 
 def esc(value: object) -> str:
@@ -52,3 +53,38 @@ def responsive(narrow: Markup, wide: Markup) -> Markup:
     """Two layouts of one picture; app.css displays one (display: none also hides the
     other from screen readers)."""
     return Markup(f'<div class="svg-narrow">{narrow}</div><div class="svg-wide">{wide}</div>')
+
+
+def svg_open(css_class: str, height: int, element_id: str, title: str, description: str) -> str:
+    """The opening of a picture that screen readers read as one image: its title (the
+    name) and description (everything the picture shows, in words)."""
+    ident = esc(element_id)
+    return (
+        f'<svg class="{css_class}" width="100%" height="{height}" role="img" '
+        f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{ident}-title">{esc(title)}</title>'
+        f'<desc id="{ident}-desc">{esc(description)}</desc>'
+    )
+
+
+def axis_label(x: str, y: float, label: object, anchor: str = "middle", dx: int = 0) -> str:
+    """A label on an axis (a day, a value, a week) at x (a percentage) and y (px)."""
+    shift = f' dx="{dx}"' if dx else ""
+    return (
+        f'<text x="{x}"{shift} y="{round(y, 1):g}" font-size="{TICK_PX}" fill="{MUTED}" '
+        f'text-anchor="{anchor}">{esc(label)}</text>'
+    )
+
+
+class Layout(Protocol):
+    """A picture drawn for one layout width, with an id of its own."""
+
+    def __call__(self, *, element_id: str, layout_px: int) -> Markup: ...
+
+
+def both_layouts(draw: Layout, element_id: str) -> Markup:
+    """The picture twice, laid out for a phone and for a wider screen; app.css shows one."""
+    return responsive(
+        draw(element_id=f"{element_id}-narrow", layout_px=NARROWEST_PX),
+        draw(element_id=f"{element_id}-wide", layout_px=WIDE_PX),
+    )

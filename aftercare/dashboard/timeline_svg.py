@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 from math import ceil
 from typing import Final, Literal, get_args
 
@@ -25,10 +26,11 @@ from aftercare.dashboard.svg import (
     MUTED,
     NARROWEST_PX,
     STATE_COLOURS,
-    WIDE_PX,
+    axis_label,
+    both_layouts,
     esc,
     pct,
-    responsive,
+    svg_open,
     text_width,
 )
 
@@ -38,7 +40,7 @@ MilestoneState = Literal[
 STATES: Final[tuple[MilestoneState, ...]] = get_args(MilestoneState)
 
 LEFT, RIGHT = 0.03, 0.97  # the line's ends, as fractions of the width
-LABEL_PX, STATE_PX, TICK_PX = 13, 12, 11
+LABEL_PX, STATE_PX = 13, 12
 ROW_HEIGHT = 38
 # A white outline under text keeps it readable where it crosses a line.
 HALO = 'stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
@@ -133,7 +135,6 @@ def timeline_svg(
     axis_y = 12 + rows * ROW_HEIGHT + 14
     height = axis_y + 52
     days = ceil(horizon / timedelta(days=1))
-    ident = esc(element_id)
 
     def t(key: str, **values: object) -> str:
         return text(key, language, **values)
@@ -153,10 +154,7 @@ def timeline_svg(
     now_text = t("timeline.now_at", when=when(now, zone))
     description = " ".join([summary, *(d + "." for d in descriptions), now_text])
     parts = [
-        f'<svg class="timeline" width="100%" height="{height}" role="img" '
-        f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{ident}-title">{esc(t("timeline.title"))}</title>',
-        f'<desc id="{ident}-desc">{esc(description)}</desc>',
+        svg_open("timeline", height, element_id, t("timeline.title"), description),
         f'<line class="timeline-axis" x1="{pct(LEFT)}" x2="{pct(RIGHT)}" y1="{axis_y}" '
         f'y2="{axis_y}" stroke="{GRID}" stroke-width="4" stroke-linecap="round"/>',
     ]
@@ -165,8 +163,7 @@ def timeline_svg(
         x = pct(_fraction(treated_at + timedelta(days=day), treated_at, horizon))
         parts.append(
             f'<line x1="{x}" x2="{x}" y1="{axis_y + 4}" y2="{axis_y + 9}" stroke="{MUTED}"/>'
-            f'<text x="{x}" y="{axis_y + 23}" font-size="{TICK_PX}" fill="{MUTED}" '
-            f'text-anchor="middle">{day}</text>'
+            + axis_label(x, axis_y + 23, day)
         )
     now_x = pct(_fraction(now, treated_at, horizon))
     now_anchor, _, _ = _extent(_fraction(now, treated_at, horizon), 40, layout_px)
@@ -216,17 +213,7 @@ def timeline_html(
     element_id: str = "timeline",
 ) -> Markup:
     """The picture twice, laid out for a phone and for a wider screen; app.css shows one."""
-
-    def layout(width: int, suffix: str) -> Markup:
-        return timeline_svg(
-            treated_at,
-            now,
-            milestones,
-            horizon=horizon,
-            zone=zone,
-            language=language,
-            element_id=f"{element_id}-{suffix}",
-            layout_px=width,
-        )
-
-    return responsive(layout(NARROWEST_PX, "narrow"), layout(WIDE_PX, "wide"))
+    picture = partial(
+        timeline_svg, treated_at, now, milestones, horizon=horizon, zone=zone, language=language
+    )
+    return both_layouts(picture, element_id)
