@@ -42,26 +42,33 @@ _MONTHS = (
 )
 
 
-_AGO = re.compile(r"^-(?P<amount>\d{1,5})(?P<unit>[mhd])$")
-_AGO_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_RELATIVE = re.compile(r"^(?P<sign>[-+])(?P<amount>\d{1,5})(?P<unit>[mhd])$")
+_RELATIVE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 def parse_typed_treatment(
-    text: str, zone: ZoneInfo, now: datetime, date_format: str | None = None
+    text: str,
+    zone: ZoneInfo,
+    now: datetime,
+    date_format: str | None = None,
+    *,
+    ahead: bool = False,
 ) -> datetime:
     """What a person types on the command line: how long ago (`-2h`, `-90m`, `-3d`), so a
     command in a README never goes stale, or anything `parse_treatment_at` reads, by the
-    same rules as a CSV file (a date without a time of day is refused)."""
-    ago = _AGO.match(text.strip())
-    if ago:
-        unit = _AGO_UNITS[ago.group("unit")]
-        then = now - timedelta(**{unit: int(ago.group("amount"))})
+    same rules as a CSV file (a date without a time of day is refused). With `ahead`, an
+    appointment may also be typed as how far ahead (`+2d`)."""
+    relative = _RELATIVE.match(text.strip())
+    if relative and (relative.group("sign") == "-" or ahead):
+        step = timedelta(**{_RELATIVE_UNITS[relative.group("unit")]: int(relative["amount"])})
+        then = now - step if relative.group("sign") == "-" else now + step
         return then.astimezone(UTC).replace(second=0, microsecond=0)  # to the minute, as typed
     try:
         return parse_treatment_at(text, zone, date_format)
     except ValueError as exc:
         if str(exc).startswith("not a date and time"):
-            raise ValueError(f"{exc}, or how long ago such as -2h, -90m or -3d") from None
+            hint = "or ahead such as -2h or +3d" if ahead else "such as -2h, -90m or -3d"
+            raise ValueError(f"{exc}, or how long ago {hint}") from None
         raise
 
 

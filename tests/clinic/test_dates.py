@@ -118,3 +118,15 @@ def test_a_typed_treatment_otherwise_follows_the_csv_rules() -> None:
         parse_typed_treatment("yesterday", NY, now)
     with pytest.raises(ValueError, match="not a date and time"):
         parse_typed_treatment("+2h", NY, now)  # the future is not a treatment time
+
+
+def test_an_appointment_may_be_typed_as_how_far_ahead_where_the_command_allows_it() -> None:
+    now = datetime(2026, 11, 22, 12, 0, 42, tzinfo=UTC)
+    assert parse_typed_treatment("+3d", NY, now, ahead=True) == datetime(
+        2026, 11, 25, 12, 0, tzinfo=UTC
+    )
+    assert parse_typed_treatment("-2h", NY, now, ahead=True) == datetime(
+        2026, 11, 22, 10, 0, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="or how long ago or ahead such as -2h or \\+3d"):
+        parse_typed_treatment("tomorrow", NY, now, ahead=True)
