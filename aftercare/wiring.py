@@ -28,6 +28,7 @@ from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
 from scheduler.invites import InviteLinks
 from scheduler.planning import Planner
 from scheduler.ports import Channel
+from scheduler.protocol_catalog import ProtocolCatalog
 from scheduler.rate_limit import RateLimiter
 from scheduler.service import DispatchService
 from storage.db import Database
@@ -46,8 +47,8 @@ class Core:
     settings: Settings
     db: Database
     clock: Clock
-    protocol: Protocol
-    protocols: dict[str, Protocol]
+    protocol: Protocol  # the built-in (PROTOCOL_FILE, or microneedling)
+    protocols: ProtocolCatalog  # every treatment's own, clinic versions included
     reminders: ReminderRepository
     patients: PatientRepository
     planner: Planner
@@ -66,7 +67,7 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         db,
         clock,
         protocol,
-        {protocol.name: protocol},
+        planner.protocols,
         ReminderRepository(db),
         PatientRepository(db),
         planner,
@@ -74,14 +75,14 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
 
 
 def build_planner(db: Database, protocol: Protocol, settings: Settings, clock: Clock) -> Planner:
-    """The planner for new patients on `protocol`, with the configured quiet hours. With a
-    bot username and Twilio, a patient enrolled for Telegram who has a phone is also
-    planned an invite SMS (scheduler.invites)."""
+    """The planner for new patients, with `protocol` as the built-in (clinics may upload
+    their own, scheduler.protocol_catalog) and the configured quiet hours. With a bot
+    username and Twilio, a patient enrolled for Telegram who has a phone is also planned
+    an invite SMS (scheduler.invites)."""
     sms_invites = bool(settings.telegram_bot_username) and settings.sms_enabled
     return Planner(
         db,
-        {protocol.name: protocol},
-        protocol,
+        ProtocolCatalog(db, protocol),
         settings.quiet_hours,
         clock,
         sms_invites=sms_invites,

@@ -44,7 +44,7 @@ class BatchWriter:
         tokens = self._create(session, clinic_id, batch.creates, now)
         cancel_treatments(session, batch.cancels, now)
         for update in batch.updates:
-            self._update(session, update, now)
+            self._update(session, clinic_id, update, now)
         tokens.update(self._invites(session, batch.reissues, now))
         return tokens
 
@@ -98,7 +98,9 @@ class BatchWriter:
         self.store.insert_invites(session, rows, now, now + self.invite_ttl)
         return tokens
 
-    def _update(self, session: Session, update: PatientUpdate, now: datetime) -> None:
+    def _update(
+        self, session: Session, clinic_id: int, update: PatientUpdate, now: datetime
+    ) -> None:
         known, changes = update.known, update.changes
         if changes:
             row = {"b_id": known.id, "b_updated_at": now}
@@ -107,15 +109,20 @@ class BatchWriter:
         if "channel" in changes:
             self.store.reroute_pending(session, known.id, update.channel)
         if update.moved:
-            self._reschedule(session, update, now)
+            self._reschedule(session, clinic_id, update, now)
 
-    def _reschedule(self, session: Session, update: PatientUpdate, now: datetime) -> None:
+    def _reschedule(
+        self, session: Session, clinic_id: int, update: PatientUpdate, now: datetime
+    ) -> None:
         """A changed treatment time or zone, inside this batch's transaction."""
         known, treated_at = update.known, update.row.treated_at
         target = update.treatment_id or known.treatment_id
         if update.new_session or target is None:  # a new session, or every earlier one
             [registration] = self.planner.add_treatments(  # was cancelled: start anew
-                session, [NewTreatment(known.id, update.zone, update.channel, treated_at)], now
+                session,
+                [NewTreatment(known.id, update.zone, update.channel, treated_at)],
+                now,
+                self.planner.planning(session, clinic_id),
             )
             if update.row.appointment_id is not None:
                 set_appointment_ids(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from messages.protocol import Protocol
+from messages.protocol import INVITE, Protocol
 from scheduler.clock import Clock
 from scheduler.invites import plan_invite, wants_invite
+from scheduler.protocol_catalog import ClinicPlanning, ProtocolCatalog
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import PlannedReminder, plan
 from storage.bulk import (
@@ -26,6 +27,7 @@ from storage.bulk import (
 from storage.db import Database
 from storage.models import Patient, Reminder, ReminderStatus, Treatment
 from storage.patients import DuplicateError, NotFoundError
+from storage.values import STAFF_REPLY
 
 _PLAN_MEMO = 8192  # plans kept for reuse (a few MB), whatever the batch
 _EARLIEST_PLANNED = "planner.earliest_planned"  # Session.info key until the commit
@@ -101,13 +103,16 @@ PlannedListener = Callable[[datetime], None]  # the earliest due time just store
 
 class Planner:
     """Every new patient, treatment and plan is written here (`enroll`, `add_treatments`),
-    and subscribers hear of each plan once its transaction commits."""
+    and subscribers hear of each plan once its transaction commits.
+
+    A new treatment is planned with its clinic's protocol (`planning`: the clinic's own
+    version, else the built-in) and stores that protocol's key; a stored treatment is
+    rescheduled with the protocol it names, unless it is replanned with another."""
 
     def __init__(
         self,
         db: Database,
-        protocols: Mapping[str, Protocol],
-        default_protocol: Protocol,
+        protocols: ProtocolCatalog,
         quiet: QuietHours | None,
         clock: Clock,
         *,
@@ -115,17 +120,25 @@ class Planner:
     ) -> None:
         self.db = db
         self.protocols = protocols
-        self.default_protocol = default_protocol
         self.quiet = quiet
         self.clock = clock
         # Plan an invite SMS for patients enrolled for Telegram who have a phone: only where
         # invite links can be made and texts sent (scheduler.invites).
         self.sms_invites = sms_invites
         self._listeners: list[PlannedListener] = []
-        self._plans: dict[tuple[datetime, str, datetime, bool], list[PlannedReminder]] = {}
+        self._plans: dict[tuple[datetime, str, datetime, bool, str], list[PlannedReminder]] = {}
+
+    @property
+    def default_protocol(self) -> Protocol:
+        """The built-in protocol (PROTOCOL_FILE, or microneedling)."""
+        return self.protocols.built_in
 
     def protocol(self, name: str | None) -> Protocol:
-        return self.protocols.get(name or "", self.default_protocol)
+        return self.protocols.get(name or "", self.protocols.built_in)
+
+    def planning(self, session: Session, clinic_id: int) -> ClinicPlanning:
+        """How the clinic's new treatments are planned, as stored in `session`'s view."""
+        return self.protocols.plans(session, clinic_id).default
 
     # -- the "planned" notification -----------------------------------------------------------
 
@@ -168,10 +181,11 @@ class Planner:
         welcome_now: bool = False,
     ) -> Registration:
         now = self.clock.now()
-        problem = treatment_time_problem(treated_at, now, self.default_protocol)
-        if problem:
-            raise ValueError(problem)
         with self.db.session() as session:
+            planning = self.planning(session, clinic_id)
+            problem = treatment_time_problem(treated_at, now, planning.protocol)
+            if problem:
+                raise ValueError(problem)
             exists = session.scalar(
                 select(Patient.id).where(
                     Patient.clinic_id == clinic_id, Patient.external_id == patient.external_id
@@ -185,6 +199,7 @@ class Planner:
                 [(patient.insert_row(), treated_at)],
                 now,
                 welcome_now=welcome_now,
+                planning=planning,
             )
         return registration
 
@@ -193,8 +208,8 @@ class Planner:
     ) -> list[Registration]:
         """Many new patients in one transaction.
 
-        Treatment times must already be valid (`treatment_time_problem`); the clinic's import
-        validates every row before it gets here.
+        Treatment times must already be valid (`treatment_time_problem` with the clinic's
+        protocol); the clinic's import validates every row before it gets here.
         """
         rows = [(patient.insert_row(), treated_at) for patient, treated_at in items]
         with self.db.session() as session:
@@ -208,10 +223,13 @@ class Planner:
         now: datetime,
         *,
         welcome_now: bool = False,
+        planning: ClinicPlanning | None = None,
     ) -> list[Registration]:
         """New patients (external ids not yet in the clinic; `NewPatient.insert_row`) with
         their treatments and plans, inside the caller's transaction, so a patient is never
-        stored without its plan."""
+        stored without its plan. `planning`: the protocol to plan with (None: the clinic's)."""
+        if planning is None:
+            planning = self.planning(session, clinic_id)
         patient_ids = insert_patients(session, clinic_id, [row for row, _ in items], now)
         registrations = self.add_treatments(
             session,
@@ -220,6 +238,7 @@ class Planner:
                 for pid, (row, treated_at) in zip(patient_ids, items, strict=True)
             ],
             now,
+            planning,
             welcome_now=welcome_now,
         )
         if self.sms_invites:
@@ -256,11 +275,13 @@ class Planner:
         *,
         welcome_now: bool = False,
     ) -> Registration:
-        """A new treatment for a stored patient, inside the caller's transaction."""
+        """A new treatment for a stored patient, planned with the clinic's protocol, inside
+        the caller's transaction."""
         [registration] = self.add_treatments(
             session,
             [NewTreatment(patient.id, patient.timezone, patient.channel, treated_at)],
             now,
+            self.planning(session, patient.clinic_id),
             welcome_now=welcome_now,
         )
         return registration
@@ -270,20 +291,22 @@ class Planner:
         session: Session,
         items: Sequence[NewTreatment],
         now: datetime,
+        planning: ClinicPlanning,
         *,
         welcome_now: bool = False,
     ) -> list[Registration]:
-        """New treatments (one per patient) and their reminders, in the caller's transaction."""
+        """New treatments (one per patient) and their reminders, in the caller's transaction,
+        planned with `planning` (whose key each treatment stores)."""
         treatment_ids = insert_treatments(
             session,
             [(item.patient_id, item.treated_at) for item in items],
             now,
-            self.default_protocol.name,
+            planning.key,
         )
         registrations = []
         rows: list[ReminderInsert] = []
         for (pid, timezone, channel, treated_at), tid in zip(items, treatment_ids, strict=True):
-            planned = self.plan_for(treated_at, timezone, now, welcome_now=welcome_now)
+            planned = self.plan_for(treated_at, timezone, now, planning, welcome_now=welcome_now)
             for p in planned:
                 rows.append((tid, pid, p.key, channel, p.due_at, p.expires_at))
             registrations.append(Registration(pid, tid, planned))
@@ -292,21 +315,29 @@ class Planner:
         return registrations
 
     def plan_for(
-        self, treated_at: datetime, timezone: str, now: datetime, *, welcome_now: bool = False
+        self,
+        treated_at: datetime,
+        timezone: str,
+        now: datetime,
+        planning: ClinicPlanning,
+        *,
+        welcome_now: bool = False,
     ) -> list[PlannedReminder]:
-        """The default protocol's plan; the same list for the same inputs (do not change it).
+        """The plan of `planning`'s protocol; the same list for the same inputs (do not
+        change it).
 
         plan() is pure and a batch registers everyone at the same `now`: patients treated at
-        the same time in the same zone (a clinic's booking slots) share a plan.
+        the same time in the same zone (a clinic's booking slots) share a plan. A protocol
+        key names one version for good, so it stands for the protocol in the memo's key.
         """
-        key = (treated_at, timezone, now, welcome_now)
+        key = (treated_at, timezone, now, welcome_now, planning.key)
         planned = self._plans.get(key)
         if planned is None:
             if len(self._plans) >= _PLAN_MEMO:
                 self._plans.clear()
             planned = self._plans[key] = plan(
                 treated_at,
-                self.default_protocol,
+                planning.protocol,
                 ZoneInfo(timezone),
                 self.quiet,
                 now,
@@ -318,13 +349,13 @@ class Planner:
         """The treatment time was corrected: move pending reminders, skip ones now past,
         add ones newly ahead. Sent reminders stay as they are; the welcome is not repeated."""
         now = self.clock.now()
-        problem = treatment_time_problem(treated_at, now, self.default_protocol)
-        if problem:
-            raise ValueError(problem)
         with self.db.session() as session:
             treatment = session.get(Treatment, treatment_id)
             if treatment is None:
                 raise NotFoundError(f"no treatment {treatment_id}")
+            problem = treatment_time_problem(treated_at, now, self.protocol(treatment.protocol))
+            if problem:
+                raise ValueError(problem)
             patient = session.get(Patient, treatment.patient_id)
             assert patient is not None
             planned = self.reschedule_in(
@@ -347,12 +378,20 @@ class Planner:
         channel: str,
         treated_at: datetime,
         now: datetime,
+        *,
+        replan: ClinicPlanning | None = None,
     ) -> list[PlannedReminder]:
-        """`reschedule`'s rules inside the caller's transaction (an import batch, say)."""
-        protocol = self.default_protocol
-        session.execute(
-            update(Treatment).where(Treatment.id == treatment_id).values(performed_at=treated_at)
-        )
+        """`reschedule`'s rules inside the caller's transaction (an import batch, say), with
+        the treatment's own protocol; or, with `replan`, with that protocol from now on:
+        pending reminders move to its times, milestones it does not have are skipped."""
+        if replan is None:
+            key = session.scalar(select(Treatment.protocol).where(Treatment.id == treatment_id))
+            protocol = self.protocol(key)
+            values: dict[str, object] = {"performed_at": treated_at}
+        else:
+            protocol = replan.protocol
+            values = {"performed_at": treated_at, "protocol": replan.key}
+        session.execute(update(Treatment).where(Treatment.id == treatment_id).values(values))
         planned = {p.key: p for p in plan(treated_at, protocol, zone, self.quiet, now)}
         existing = {
             r.milestone: r
@@ -366,6 +405,11 @@ class Planner:
             welcome_row.due_at = welcome_row.next_attempt_at = welcome.due_at
             welcome_row.expires_at = welcome.expires_at
             planned[welcome.key] = welcome
+        kept = {m.key for m in protocol.milestones} | {INVITE, STAFF_REPLY}
+        for key, stored in existing.items():
+            if key not in kept and stored.status == ReminderStatus.PENDING:
+                stored.status = ReminderStatus.SKIPPED
+                stored.last_error = "not in the treatment's protocol any more"
         fresh = []
         for milestone in protocol.timed:
             row, new = existing.get(milestone.key), planned.get(milestone.key)

@@ -16,6 +16,7 @@ from bot.memory import MemoryChannel
 from scheduler.clock import FakeClock
 from scheduler.planning import Registration
 from scheduler.ports import Channel
+from scheduler.protocol_catalog import ProtocolCatalog
 from storage.checkins import CheckinRepository
 from storage.models import Clinic, Conversation, Escalation, Reminder
 from storage.patients import ClinicView
@@ -197,7 +198,7 @@ async def test_a_protocol_without_check_ins_asks_nothing_and_takes_no_answers(
     dropped = core.protocol.model_copy(
         update={"milestones": [m for m in core.protocol.milestones if m.kind != "checkin"]}
     )
-    core.protocols[core.protocol.name] = dropped
+    core.protocols = ProtocolCatalog(core.db, dropped)
     other = build_inbound(core, {})
 
     answer = await other.handle(channel="sms", text="2", patient_id=treated.patient_id)

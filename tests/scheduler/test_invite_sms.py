@@ -57,7 +57,7 @@ class Engine:
 
 @pytest.fixture
 def planner(core: Core, clock: FakeClock) -> Planner:
-    return Planner(core.db, core.protocols, core.protocol, None, clock, sms_invites=True)
+    return Planner(core.db, core.protocols, None, clock, sms_invites=True)
 
 
 def enroll(
@@ -159,7 +159,7 @@ async def test_only_telegram_patients_with_a_phone_are_planned_an_invite(
     assert "invite" not in milestones(core, by_sms)
     assert "invite" not in milestones(core, no_phone)
     # A planner without invite links plans none.
-    plain = Planner(core.db, core.protocols, core.protocol, None, clock)
+    plain = Planner(core.db, core.protocols, None, clock)
     without = enroll(plain, clinic, clock, "T3", phone="+15550003333")
     assert "invite" not in milestones(core, without)
 
@@ -181,7 +181,7 @@ async def test_the_invite_waits_out_quiet_hours_and_goes_just_ahead_of_the_welco
     core: Core, clinic: ClinicView, clock: FakeClock
 ) -> None:
     quiet = QuietHours.parse("21:00-08:00")
-    night = Planner(core.db, core.protocols, core.protocol, quiet, clock, sms_invites=True)
+    night = Planner(core.db, core.protocols, quiet, clock, sms_invites=True)
     clock.set(clock.now().replace(hour=3))  # 22:00 the evening before, in New York
     patient_id = enroll(night, clinic, clock)
     rows = milestones(core, patient_id)

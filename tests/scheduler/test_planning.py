@@ -84,7 +84,9 @@ def test_a_second_treatment_for_the_same_patient_in_one_batch_is_refused(
         pytest.raises(ValueError, match="one new treatment per patient"),
         core.db.session() as session,
     ):
-        core.planner.add_treatments(session, twice, clock.now())
+        core.planner.add_treatments(
+            session, twice, clock.now(), core.planner.planning(session, clinic.id)
+        )
 
 
 def test_subscribers_hear_the_earliest_due_time_once_the_plan_is_committed(
@@ -141,6 +143,7 @@ def test_one_transaction_with_several_plans_is_announced_once(
             session,
             [NewTreatment(first.patient_id, "UTC", "sms", clock.now() - timedelta(hours=1))],
             clock.now(),
+            core.planner.planning(session, clinic.id),
         )
         core.planner.enroll(
             session,
