@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.invites import new_invite
-from storage.models import CheckinAnswer, Escalation, Invite, Patient, Reminder
+from storage.models import CheckinAnswer, Escalation, Invite, Patient, Reminder, Treatment
 from storage.patient_search import reading
 from storage.patient_status import StatusFacts, facts_of
-from storage.patients import current_treatment, erase_patients
+from storage.patients import erase_patients
 from storage.reading import read_only_engine
 from storage.values import CHANNELS, ReminderStatus
 
@@ -36,19 +36,24 @@ ChannelProblem = Literal[
     "telegram_unreachable",
 ]
 ESCALATION_LIMIT: Final = 50
+SESSION_LIMIT: Final = 50  # a series is 3 to 6 sessions; years of them still fit
 
 
 @dataclass(frozen=True)
-class TreatmentFacts:
+class SessionLine:
+    """One of the patient's sessions (treatments), cancelled ones too."""
+
     id: int
     performed_at: datetime
     registered_at: datetime
+    appointment_id: str | None
     protocol: str
+    cancelled_at: datetime | None
 
 
 @dataclass(frozen=True)
 class PlannedMessage:
-    """One reminder of the current treatment."""
+    """One reminder of the current plan (or of the session booked next)."""
 
     id: int
     milestone: str
@@ -89,8 +94,11 @@ class PatientRecord:
     created_at: datetime
     erased_at: datetime | None
     facts: StatusFacts
-    treatment: TreatmentFacts | None
-    reminders: list[PlannedMessage]
+    treatment: SessionLine | None  # the current plan's session (see current_session)
+    reminders: list[PlannedMessage]  # the current plan's
+    sessions: list[SessionLine]  # newest first
+    upcoming: SessionLine | None  # the next session booked ahead
+    upcoming_plan: list[PlannedMessage]  # its reminders, when it is not the current plan
     escalations: list[EscalationLine]
     checkins: list[CheckinLine]
     invite_open_until: datetime | None  # the newest unused invite link, while it works
@@ -209,24 +217,63 @@ def _owned(session: Session, clinic_id: int, patient_id: int) -> Patient | None:
     return patient if patient is not None and patient.clinic_id == clinic_id else None
 
 
-def _record(session: Session, patient: Patient, now: datetime) -> PatientRecord:
-    treatment = current_treatment(session, patient.id)
-    reminders: list[PlannedMessage] = []
-    checkins: list[CheckinLine] = []
-    current = None
-    if treatment is not None:
-        reminders = [
+def current_session(sessions: list[SessionLine], now: datetime) -> SessionLine | None:
+    """The session whose plan is current: the latest that has happened by `now`, else
+    the next one booked (cancelled ones never). Pure; `sessions` newest first."""
+    happened = (s for s in sessions if s.cancelled_at is None and s.performed_at <= now)
+    return next(happened, None) or next_session(sessions, now)
+
+
+def next_session(sessions: list[SessionLine], now: datetime) -> SessionLine | None:
+    """The nearest session booked ahead of `now` and not cancelled. Pure."""
+    ahead = [s for s in sessions if s.cancelled_at is None and s.performed_at > now]
+    return ahead[-1] if ahead else None
+
+
+def _sessions(session: Session, patient_id: int) -> list[SessionLine]:
+    return [
+        SessionLine(
+            t.id, t.performed_at, t.registered_at, t.appointment_id, t.protocol, t.cancelled_at
+        )
+        for t in session.scalars(
+            select(Treatment)
+            .where(Treatment.patient_id == patient_id)
+            .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
+            .limit(SESSION_LIMIT)
+        )
+    ]
+
+
+def _plans(
+    session: Session, patient_id: int, treatment_ids: list[int]
+) -> dict[int, list[PlannedMessage]]:
+    """The reminders of these treatments, each list in due order."""
+    found: dict[int, list[PlannedMessage]] = {tid: [] for tid in treatment_ids}
+    if not treatment_ids:
+        return found
+    for r in session.scalars(
+        select(Reminder)
+        # By patient first: the only index that starts with treatment_id leaves
+        # staff replies out (migration 0010), so it cannot serve this query.
+        .where(Reminder.patient_id == patient_id, Reminder.treatment_id.in_(treatment_ids))
+        .order_by(Reminder.due_at, Reminder.id)
+    ):
+        found[r.treatment_id].append(
             PlannedMessage(
                 r.id, r.milestone, r.channel, r.status, r.delivery_status, r.due_at, r.sent_at
             )
-            for r in session.scalars(
-                select(Reminder)
-                # By patient first: the only index that starts with treatment_id leaves
-                # staff replies out (migration 0010), so it cannot serve this query.
-                .where(Reminder.patient_id == patient.id, Reminder.treatment_id == treatment.id)
-                .order_by(Reminder.due_at, Reminder.id)
-            )
-        ]
+        )
+    return found
+
+
+def _record(session: Session, patient: Patient, now: datetime) -> PatientRecord:
+    sessions = _sessions(session, patient.id)
+    treatment = current_session(sessions, now)
+    upcoming = next_session(sessions, now)
+    shown = [s.id for s in (treatment, upcoming) if s is not None]
+    plans = _plans(session, patient.id, list(dict.fromkeys(shown)))
+    checkins: list[CheckinLine] = []
+    if treatment is not None:
         checkins = [
             CheckinLine(a.milestone, a.answer, a.answered_at, a.escalation_id)
             for a in session.scalars(
@@ -235,9 +282,7 @@ def _record(session: Session, patient: Patient, now: datetime) -> PatientRecord:
                 .order_by(CheckinAnswer.answered_at, CheckinAnswer.id)
             )
         ]
-        current = TreatmentFacts(
-            treatment.id, treatment.performed_at, treatment.registered_at, treatment.protocol
-        )
+    happened = treatment if treatment is not None and treatment.performed_at <= now else None
     escalations = [
         EscalationLine(e.id, e.category, e.created_at, e.resolved_at)
         for e in session.scalars(
@@ -259,9 +304,16 @@ def _record(session: Session, patient: Patient, now: datetime) -> PatientRecord:
         timezone=patient.timezone,
         created_at=patient.created_at,
         erased_at=patient.erased_at,
-        facts=facts_of(patient, treatment.performed_at if treatment else None),
-        treatment=current,
-        reminders=reminders,
+        facts=facts_of(
+            patient,
+            happened.performed_at if happened else None,
+            upcoming.performed_at if upcoming else None,
+        ),
+        treatment=treatment,
+        reminders=plans[treatment.id] if treatment else [],
+        sessions=sessions,
+        upcoming=upcoming,
+        upcoming_plan=plans[upcoming.id] if upcoming and upcoming != treatment else [],
         escalations=escalations,
         checkins=checkins,
         invite_open_until=session.scalar(

@@ -32,11 +32,13 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
+    ScalarSelect,
     Select,
     String,
     and_,
     func,
     literal,
+    not_,
     or_,
     select,
     tuple_,
@@ -56,8 +58,9 @@ _PHONE_LIKE = re.compile(r"[+\d\s().\-/]+")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-# A patient, their current treatment's time, their name key (see name_key).
-Listing = Select[Patient, datetime, str]
+# A patient, their latest session's time, their next booked session's, their name key
+# (see name_key).
+Listing = Select[Patient, datetime, datetime, str]
 Orderable = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
@@ -117,6 +120,7 @@ class Cursor:
 @dataclass(frozen=True)
 class PatientQuery:
     completed_before: datetime  # see storage.patient_status.patient_status
+    now: datetime  # sessions after it are booked ahead
     terms: SearchTerms | None = None
     status: PatientStatus | None = None
     after: Cursor | None = None  # the page after this row (the "next" link)
@@ -133,7 +137,8 @@ class PatientRow:
     channel: str
     telegram_linked: bool
     status: PatientStatus
-    treated_at: datetime | None
+    treated_at: datetime | None  # the latest session that has happened
+    booked_at: datetime | None  # the next session booked ahead
     created_at: datetime
 
 
@@ -189,15 +194,25 @@ class PatientSearch:
 
 
 def _rows(clinic_id: int, query: PatientQuery, key: ColumnElement[str]) -> Listing:
-    treated_at = (
-        select(func.max(Treatment.performed_at))
-        .where(Treatment.patient_id == Patient.id, Treatment.cancelled_at.is_(None))
-        .correlate(Patient)
-        .scalar_subquery()
+    def session_time(latest: bool) -> ScalarSelect[datetime]:
+        happened = Treatment.performed_at <= query.now
+        return (
+            select(func.max(Treatment.performed_at) if latest else func.min(Treatment.performed_at))
+            .where(
+                Treatment.patient_id == Patient.id,
+                Treatment.cancelled_at.is_(None),
+                happened if latest else not_(happened),
+            )
+            .correlate(Patient)
+            .scalar_subquery()
+        )
+
+    statement = select(Patient, session_time(True), session_time(False), key).where(
+        Patient.clinic_id == clinic_id
     )
-    statement = select(Patient, treated_at, key).where(Patient.clinic_id == clinic_id)
     if query.status is not None:
-        statement = statement.where(status_condition(query.status, query.completed_before))
+        condition = status_condition(query.status, query.completed_before, query.now)
+        statement = statement.where(condition)
     return statement
 
 
@@ -244,12 +259,12 @@ def _beyond(order: Sequence[Orderable], cursor: Cursor, greater: bool) -> Column
 
 
 def _cursor(result: Any, named: bool) -> Cursor:
-    patient, _treated_at, key = result
+    patient, _treated_at, _booked_at, key = result
     return Cursor(patient.id, key if named else None)
 
 
 def _row(result: Any, completed_before: datetime) -> PatientRow:
-    patient, treated_at, _key = result
+    patient, treated_at, booked_at, _key = result
     return PatientRow(
         id=patient.id,
         external_id=patient.external_id,
@@ -257,8 +272,9 @@ def _row(result: Any, completed_before: datetime) -> PatientRow:
         phone=patient.phone,
         channel=patient.channel,
         telegram_linked=patient.telegram_chat_id is not None,
-        status=patient_status(facts_of(patient, treated_at), completed_before),
+        status=patient_status(facts_of(patient, treated_at, booked_at), completed_before),
         treated_at=treated_at,
+        booked_at=booked_at,
         created_at=patient.created_at,
     )
 

@@ -6,8 +6,9 @@ Each patient has one status, the first of these that applies (`patient_status`):
 - opted out: they texted STOP and Telegram cannot reach them either;
 - unreachable: a provider told us a channel cannot reach them, and none can;
 - paused: reminders paused (by the patient's /stop on Telegram or by the clinic);
-- active: their current treatment's aftercare is still running;
-- completed: it is over (or the treatment was cancelled).
+- active: the aftercare of their latest session that has happened is still running;
+- booked: it is not, but a session is booked ahead (its plan starts at the appointment);
+- completed: it is over (or the treatment was cancelled) and nothing is booked.
 
 The list's status filter (`status_condition`) is the same chain in SQL.
 """
@@ -25,6 +26,7 @@ from storage.models import Patient, Treatment
 
 class PatientStatus(StrEnum):
     ACTIVE = "active"
+    BOOKED = "booked"
     COMPLETED = "completed"
     PAUSED = "paused"
     OPTED_OUT = "opted_out"
@@ -43,7 +45,8 @@ class StatusFacts:
     telegram_unreachable: bool
     has_phone: bool
     telegram_linked: bool
-    treated_at: datetime | None  # the current (latest, not cancelled) treatment
+    treated_at: datetime | None  # the latest session (not cancelled) that has happened
+    booked_at: datetime | None = None  # the next session (not cancelled) booked ahead
 
 
 def patient_status(facts: StatusFacts, completed_before: datetime) -> PatientStatus:
@@ -61,14 +64,17 @@ def patient_status(facts: StatusFacts, completed_before: datetime) -> PatientSta
         return PatientStatus.PAUSED
     if facts.treated_at is not None and facts.treated_at >= completed_before:
         return PatientStatus.ACTIVE
+    if facts.booked_at is not None:
+        return PatientStatus.BOOKED
     return PatientStatus.COMPLETED
 
 
 def _status_conditions(
-    completed_before: datetime,
+    completed_before: datetime, now: datetime
 ) -> list[tuple[PatientStatus, ColumnElement[bool]]]:
     """`patient_status` in SQL, in the same order: a status applies when its own condition
-    holds and none of the earlier ones does."""
+    holds and none of the earlier ones does. `now` splits sessions that have happened from
+    those booked ahead."""
     sms_ok = and_(
         Patient.phone.is_not(None), not_(Patient.sms_unreachable), not_(Patient.sms_opted_out)
     )
@@ -79,6 +85,16 @@ def _status_conditions(
             Treatment.patient_id == Patient.id,
             Treatment.cancelled_at.is_(None),
             Treatment.performed_at >= completed_before,
+            Treatment.performed_at <= now,
+        )
+        .correlate(Patient)
+    )
+    booked = (
+        exists()
+        .where(
+            Treatment.patient_id == Patient.id,
+            Treatment.cancelled_at.is_(None),
+            Treatment.performed_at > now,
         )
         .correlate(Patient)
     )
@@ -95,20 +111,25 @@ def _status_conditions(
         ),
         (PatientStatus.PAUSED, Patient.paused.is_(True)),
         (PatientStatus.ACTIVE, running),
+        (PatientStatus.BOOKED, booked),
         (PatientStatus.COMPLETED, true()),
     ]
 
 
-def status_condition(status: PatientStatus, completed_before: datetime) -> ColumnElement[bool]:
+def status_condition(
+    status: PatientStatus, completed_before: datetime, now: datetime
+) -> ColumnElement[bool]:
     earlier: list[ColumnElement[bool]] = []
-    for candidate, condition in _status_conditions(completed_before):
+    for candidate, condition in _status_conditions(completed_before, now):
         if candidate == status:
             return and_(*(not_(c) for c in earlier), condition)
         earlier.append(condition)
     raise ValueError(f"unknown patient status {status!r}")
 
 
-def facts_of(patient: Patient, treated_at: datetime | None) -> StatusFacts:
+def facts_of(
+    patient: Patient, treated_at: datetime | None, booked_at: datetime | None = None
+) -> StatusFacts:
     return StatusFacts(
         erased=patient.erased_at is not None,
         paused=patient.paused,
@@ -118,4 +139,5 @@ def facts_of(patient: Patient, treated_at: datetime | None) -> StatusFacts:
         has_phone=patient.phone is not None,
         telegram_linked=patient.telegram_chat_id is not None,
         treated_at=treated_at,
+        booked_at=booked_at,
     )

@@ -14,6 +14,7 @@ from aftercare.dashboard.escalation_rows import category_label, category_style
 from aftercare.dashboard.patient_views import (
     CheckinRow,
     MilestoneRow,
+    SessionRow,
     channel_name,
     checkin_rows,
     milestone_rows,
@@ -21,11 +22,14 @@ from aftercare.dashboard.patient_views import (
     patient_path,
     phone_display,
     recovery_day,
+    session_row,
     status_label,
     timeline_milestones,
 )
 from aftercare.dashboard.timeline_svg import timeline_html
 from aftercare.wiring import Core
+from clinic.dates import import_window
+from messages.protocol import WELCOME, Protocol
 from messages.render import RenderContext
 from storage.patient_messages import patient_messages
 from storage.patient_record import PatientRecord, channel_problem
@@ -70,11 +74,16 @@ class PatientPage:
     patient_zone: str
     enrolled: str
     erased_when: str
-    treated: str
+    treated: str  # the current plan's session
     treated_value: str  # for a datetime-local input, in the clinic's zone
+    treated_ahead: bool  # no session has happened: the current plan is the booked one's
     day: int | None
     timeline: Markup | None
     milestones: list[MilestoneRow]
+    sessions: list[SessionRow]  # newest first
+    upcoming: SessionRow | None  # the next session booked ahead
+    upcoming_welcome: str  # when its welcome is due, "" when it has none planned
+    upcoming_plan: list[MilestoneRow]  # its plan, when the timeline shows another one
     checkins: list[CheckinRow]
     conversation: list[Bubble]
     escalations: list[EscalationRow]
@@ -90,12 +99,13 @@ def build_patient_page(
     now: datetime,
     span: timedelta,
 ) -> PatientPage:
-    protocol = core.protocols.get(
-        record.treatment.protocol if record.treatment else "", core.protocol
-    )
+    def protocol_of(key: str) -> Protocol:
+        return core.protocols.get(key, core.protocol)
+
+    treatment = record.treatment
+    protocol = protocol_of(treatment.protocol if treatment else "")
     status = patient_status(record.facts, now - span)
     erased = status == PatientStatus.ERASED
-    treatment = record.treatment
     timeline = None
     if treatment is not None and not erased:
         timeline = timeline_html(
@@ -106,6 +116,20 @@ def build_patient_page(
             zone=zone,
             element_id=f"timeline-{record.id}",
         )
+    sessions = [
+        session_row(
+            s,
+            treatment,
+            now,
+            import_window(protocol_of(s.protocol)),
+            zone,
+            protocol_label(protocol_of(s.protocol)),
+        )
+        for s in record.sessions
+    ]
+    upcoming = record.upcoming
+    its_plan = record.upcoming_plan if upcoming != treatment else record.reminders
+    welcome = next((r for r in its_plan if r.milestone == WELCOME), None)
     messages = patient_messages(core.db, record.id)
     renderer = Renderer(
         core.protocols,
@@ -142,9 +166,18 @@ def build_patient_page(
         treated_value=(
             treatment.performed_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if treatment else ""
         ),
+        treated_ahead=treatment is not None and treatment.performed_at > now,
         day=recovery_day(treatment.performed_at, now) if running and treatment else None,
         timeline=timeline,
         milestones=milestone_rows(record.reminders, protocol, zone) if not erased else [],
+        sessions=sessions,
+        upcoming=next((s for s in sessions if upcoming and s.id == upcoming.id), None),
+        upcoming_welcome=local_time(welcome.due_at, zone) if welcome and not erased else "",
+        upcoming_plan=(
+            milestone_rows(record.upcoming_plan, protocol_of(upcoming.protocol), zone)
+            if upcoming and not erased
+            else []
+        ),
         checkins=checkin_rows(record.checkins, protocol, zone),
         conversation=bubbles(messages, renderer, zone),
         escalations=[
@@ -163,3 +196,7 @@ def build_patient_page(
         ),
         telegram_linked=record.telegram_linked,
     )
+
+
+def protocol_label(protocol: Protocol) -> str:
+    return f"{protocol.name} v{protocol.version}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Final
+from typing import Final, Literal
 from urllib.parse import quote
 
 import phonenumbers
@@ -15,7 +15,7 @@ from aftercare.dashboard.audit_rows import local_time
 from aftercare.dashboard.strings import EN, text
 from aftercare.dashboard.timeline_svg import Milestone, MilestoneState
 from messages.protocol import Protocol
-from storage.patient_record import CheckinLine, PlannedMessage
+from storage.patient_record import CheckinLine, PlannedMessage, SessionLine
 from storage.patient_search import PatientRow
 from storage.patient_status import PatientStatus
 
@@ -90,9 +90,11 @@ class ListRow:
     channel: str
     status: str
     status_label: str
-    treated: str  # local date and time of the current treatment, or ""
+    treated: str  # local date and time of the latest session that has happened, or ""
     treated_iso: str
     day: int | None  # days since the treatment while it is running
+    booked: str  # local date and time of the next session booked ahead, or ""
+    booked_iso: str
 
 
 def list_row(row: PatientRow, now: datetime, zone: tzinfo, country: str) -> ListRow:
@@ -108,6 +110,8 @@ def list_row(row: PatientRow, now: datetime, zone: tzinfo, country: str) -> List
         treated=local_time(row.treated_at, zone) if row.treated_at else "",
         treated_iso=row.treated_at.astimezone(zone).isoformat() if row.treated_at else "",
         day=recovery_day(row.treated_at, now) if running and row.treated_at else None,
+        booked=local_time(row.booked_at, zone) if row.booked_at else "",
+        booked_iso=row.booked_at.astimezone(zone).isoformat() if row.booked_at else "",
     )
 
 
@@ -198,3 +202,53 @@ def checkin_rows(answers: list[CheckinLine], protocol: Protocol, zone: tzinfo) -
         )
         for a in answers
     ]
+
+
+SessionState = Literal["upcoming", "active", "ended", "cancelled"]
+
+
+def session_state(
+    session: SessionLine, current: SessionLine | None, now: datetime, length: timedelta
+) -> SessionState:
+    """Booked ahead; the current plan, still running; over (a newer session superseded it,
+    or it is past the protocol's `length`); or cancelled (cancelled or missed). Pure."""
+    if session.cancelled_at is not None:
+        return "cancelled"
+    if session.performed_at > now:
+        return "upcoming"
+    if session == current and session.performed_at + length >= now:
+        return "active"
+    return "ended"
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    when: str
+    when_iso: str
+    appointment_id: str  # "" when the booking export had none
+    state: SessionState
+    state_label: str
+    current: bool  # the session whose plan the timeline shows
+    protocol: str  # the protocol (and version) it was planned with
+
+
+def session_row(
+    session: SessionLine,
+    current: SessionLine | None,
+    now: datetime,
+    length: timedelta,
+    zone: tzinfo,
+    protocol: str,
+) -> SessionRow:
+    state = session_state(session, current, now, length)
+    return SessionRow(
+        id=session.id,
+        when=local_time(session.performed_at, zone),
+        when_iso=session.performed_at.astimezone(zone).isoformat(timespec="minutes"),
+        appointment_id=session.appointment_id or "",
+        state=state,
+        state_label=text(f"session.{state}"),
+        current=session == current,
+        protocol=protocol,
+    )

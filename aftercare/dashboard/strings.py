@@ -407,6 +407,7 @@ EN: Final[Mapping[str, str]] = {
     "patients.channel": "Channel",
     "patients.treated": "Treated",
     "patients.day": "day {day}",
+    "patients.next": "Next:",
     "patients.none": "No patients yet. They appear here once enrolled by a CSV import, "
     "the clinic API or Telegram.",
     "patients.no_match": "No patient matches. Search by the start of a first name, a "
@@ -415,6 +416,7 @@ EN: Final[Mapping[str, str]] = {
     "patients.erased_name": "Erased patient",
     "patients.no_name": "No name given",
     "patients.status.active": "Active",
+    "patients.status.booked": "Booked",
     "patients.status.completed": "Completed",
     "patients.status.paused": "Paused",
     "patients.status.opted_out": "Opted out",
@@ -447,6 +449,26 @@ EN: Final[Mapping[str, str]] = {
     "patient.paused_note": "Reminders are paused. Those that fall due meanwhile are skipped, "
     "not sent later.",
     "patient.no_treatment": "No treatment on record.",
+    "patient.not_yet": "Not yet",
+    "patient.sessions": "Sessions",
+    "patient.sessions_zone": "Newest first, times in {zone}.",
+    "patient.session_when": "Date",
+    "patient.appointment": "Appointment",
+    "patient.protocol": "Protocol",
+    "patient.session_state": "State",
+    "patient.session_shown": "shown above",
+    "patient.upcoming.title": "Next session",
+    "patient.upcoming.appointment": "Appointment {id}",
+    "patient.upcoming.welcome": "Its aftercare starts after the appointment: the welcome is "
+    "due {when}.",
+    "patient.upcoming.plan": "Its plan ({count} messages)",
+    "patient.upcoming.is_current": "No session has happened yet: the timeline shows the plan "
+    "of the session booked ahead.",
+    "patient.timeline_of": "The plan of the session on {when}.",
+    "session.upcoming": "Upcoming",
+    "session.active": "Active plan",
+    "session.ended": "Ended",
+    "session.cancelled": "Cancelled",
     "patient.timeline_zone": "Times in {zone}. Hollow markers are still to come.",
     "patient.milestones": "Milestones",
     "patient.milestone": "Milestone",
@@ -498,8 +520,7 @@ EN: Final[Mapping[str, str]] = {
     "patients.channel_problem.missing": "There is no such patient.",
     "patients.channel_problem.unknown": "Please choose SMS or Telegram.",
     "patients.channel_problem.erased": "This patient's record was erased.",
-    "patients.channel_problem.no_phone": "SMS cannot reach this patient: there is no phone "
-    "number.",
+    "patients.channel_problem.no_phone": "SMS cannot reach this patient: there is no phone number.",
     "patients.channel_problem.opted_out": "SMS cannot reach this patient: they opted out "
     "(replied STOP).",
     "patients.channel_problem.sms_unreachable": "SMS cannot reach this patient: texts to "

@@ -70,6 +70,44 @@ def test_a_patient_is_read_with_the_current_treatments_reminders(
     assert record.invite_open_until is None
 
 
+def test_a_patients_sessions_name_the_current_plan_and_the_next_one_booked(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    """Newest first, cancelled ones too; the current plan is the latest session that has
+    happened (its reminders are the record's), the next booked one comes with its own plan."""
+    patient_id = enroll(core, clinic)  # two hours ago
+    now = clock.now()
+    with core.db.session() as session:
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        later = core.planner.add_treatment(session, patient, now + timedelta(days=30), now)
+        nearer = core.planner.add_treatment(session, patient, now + timedelta(days=10), now)
+        dropped = core.planner.add_treatment(session, patient, now + timedelta(days=5), now)
+    core.planner.cancel(dropped.treatment_id)
+
+    record = PatientRecords(core.db).get(clinic.id, "P1", now)
+
+    assert record is not None and record.treatment is not None
+    assert [(s.performed_at - now).days for s in record.sessions] == [30, 10, 5, -1]
+    assert [s.cancelled_at is not None for s in record.sessions] == [False, False, True, False]
+    assert record.treatment.performed_at == now - timedelta(hours=2)
+    assert record.upcoming is not None and record.upcoming.id == nearer.treatment_id
+    assert record.upcoming.id != later.treatment_id
+    assert {r.milestone for r in record.upcoming_plan} >= {"welcome", "sunscreen"}
+    assert min(r.due_at for r in record.upcoming_plan) > now + timedelta(days=10)
+    assert min(r.due_at for r in record.reminders) <= now  # the welcome, at enrollment
+    assert not {r.id for r in record.reminders} & {r.id for r in record.upcoming_plan}
+    assert record.facts.treated_at == now - timedelta(hours=2)
+    assert record.facts.booked_at == now + timedelta(days=10)
+
+    # Before the first session has happened, its plan is the current one.
+    before = PatientRecords(core.db).get(clinic.id, "P1", now - timedelta(hours=3))
+    assert before is not None and before.treatment is not None
+    assert before.treatment.performed_at == now - timedelta(hours=2)
+    assert before.upcoming == before.treatment and before.upcoming_plan == []
+    assert before.facts.treated_at is None
+
+
 def test_another_clinics_patient_is_missing_for_reads_and_changes(
     core: Core, clinic: ClinicView, clock: FakeClock
 ) -> None:

@@ -46,7 +46,8 @@ def enroll(
 
 
 def listing(core: Core, clinic: ClinicView, **query: object) -> PatientPage:
-    full = PatientQuery(core.clock.now() - SPAN, **query)  # type: ignore[arg-type]
+    now = core.clock.now()
+    full = PatientQuery(now - SPAN, now, **query)  # type: ignore[arg-type]
     return PatientSearch(core.db).page(clinic.id, full)
 
 
@@ -126,6 +127,10 @@ def facts(**changes: object) -> StatusFacts:
         ({}, PatientStatus.ACTIVE),
         ({"treated_at": NOW - SPAN - timedelta(hours=1)}, PatientStatus.COMPLETED),
         ({"treated_at": None}, PatientStatus.COMPLETED),
+        ({"treated_at": None, "booked_at": NOW + SPAN}, PatientStatus.BOOKED),
+        ({"treated_at": NOW - SPAN * 2, "booked_at": NOW + SPAN}, PatientStatus.BOOKED),
+        ({"booked_at": NOW + SPAN}, PatientStatus.ACTIVE),  # a plan runs until the next
+        ({"booked_at": NOW + SPAN, "paused": True}, PatientStatus.PAUSED),
         ({"paused": True}, PatientStatus.PAUSED),
         ({"sms_unreachable": True}, PatientStatus.UNREACHABLE),
         ({"sms_unreachable": True, "telegram_linked": True}, PatientStatus.ACTIVE),
@@ -250,7 +255,15 @@ def test_each_status_filter_finds_exactly_the_patients_showing_that_status(
         "erased": enroll(core, clinic, "erased", phone="+12125550106"),
         "telegram": enroll(core, clinic, "telegram", phone="+12125550107", telegram_chat_id=7),
         "paused_and_opted_out": enroll(core, clinic, "paused_and_opted_out", phone="+1212555108"),
+        "booked": enroll(core, clinic, "booked", phone="+12125550109", days_ago=-3),
+        "booked_again": enroll(core, clinic, "booked_again", phone="+12125550110", days_ago=40),
+        "active_and_booked": enroll(core, clinic, "active_and_booked", phone="+12125550111"),
     }
+    with core.db.session() as session:
+        for external_id in ("booked_again", "active_and_booked"):
+            patient = session.get(Patient, expected[external_id])
+            assert patient is not None
+            core.planner.add_treatment(session, patient, clock.now() + SPAN, clock.now())
     with core.db.session() as session:
         for external_id, values in [
             ("paused", {"paused": True}),
@@ -279,9 +292,31 @@ def test_each_status_filter_finds_exactly_the_patients_showing_that_status(
         "erased": "erased",
         "telegram": "active",
         "paused_and_opted_out": "opted_out",
+        "booked": "booked",
+        "booked_again": "booked",
+        "active_and_booked": "active",
     }
     for status in PatientStatus:
         assert found[status.value] == sorted(k for k, v in shown.items() if v == status.value)
+
+
+def test_a_row_has_the_latest_session_that_happened_and_the_next_one_booked(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    patient_id = enroll(core, clinic, "P1", days_ago=30)
+    now = clock.now()
+    with core.db.session() as session:
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        for moment in (now - timedelta(days=2), now + timedelta(days=9), now + timedelta(days=30)):
+            core.planner.add_treatment(session, patient, moment, now)
+        cancelled = core.planner.add_treatment(session, patient, now + timedelta(days=5), now)
+    core.planner.cancel(cancelled.treatment_id)
+
+    [row] = listing(core, clinic).rows
+
+    assert (row.treated_at, row.booked_at) == (now - timedelta(days=2), now + timedelta(days=9))
+    assert row.status == PatientStatus.ACTIVE
 
 
 def test_a_search_and_a_status_filter_together(core: Core, clinic: ClinicView) -> None:

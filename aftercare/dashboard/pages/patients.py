@@ -86,6 +86,7 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         now = dashboard.clock.now()
         query = PatientQuery(
             completed_before=now - span,
+            now=now,
             terms=search_terms(typed, clinic.country),
             status=status,
             after=_cursor(params, "after"),
