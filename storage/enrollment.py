@@ -15,22 +15,17 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    Engine,
     Table,
     bindparam,
-    create_engine,
-    event,
     func,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
 from storage.bulk import driver_datetime, executemany
-from storage.db import SQLITE_BUSY_TIMEOUT_MS, Database
+from storage.db import Database
 from storage.models import (
     Clinic,
     Patient,
@@ -39,6 +34,7 @@ from storage.models import (
     Treatment,
 )
 from storage.patients import NotFoundError, erase_patients
+from storage.reading import sqlite_reader
 
 SQLITE_BULK_CACHE_KB = 64 * 1024
 PATIENTS = cast(Table, Patient.__table__)
@@ -134,7 +130,7 @@ class PatientDetail:
 class EnrollmentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._sqlite_reader: Engine | None = None
+        self._sqlite_reader = sqlite_reader(db)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -146,7 +142,7 @@ class EnrollmentStore:
         and `query_only` makes any write a mistake that fails instead of a lock that waits.
         On PostgreSQL, a READ ONLY transaction.
         """
-        engine = self._reader_engine()
+        engine = self._sqlite_reader
         if engine is None:
             with self.db.session() as session:
                 if self.db.dialect == "postgresql":
@@ -155,35 +151,6 @@ class EnrollmentStore:
             return
         with Session(engine) as session, session.begin():
             yield session
-
-    def _reader_engine(self) -> Engine | None:
-        """SQLite's read-only engine (None: PostgreSQL, or an in-memory database, which
-        another connection could not see)."""
-        if self._sqlite_reader is not None or self.db.dialect != "sqlite":
-            return self._sqlite_reader
-        url = make_url(self.db.url)
-        if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
-            return None
-        # No pool: a connection per unit of work, closed with it, so nothing to dispose of.
-        engine = create_engine(
-            url,
-            poolclass=NullPool,
-            hide_parameters=True,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        )
-
-        @event.listens_for(engine, "connect")
-        def _read_only(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # SQLAlchemy's begin event issues BEGIN
-            dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            dbapi_connection.execute("PRAGMA query_only=ON")
-
-        @event.listens_for(engine, "begin")
-        def _deferred_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
-
-        self._sqlite_reader = engine
-        return engine
 
     # -- clinics and keys ---------------------------------------------------------------------
 

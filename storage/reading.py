@@ -20,11 +20,18 @@ from storage.db import SQLITE_BUSY_TIMEOUT_MS, Database
 def read_only_engine(db: Database) -> Engine:
     """For SQLite files, a separate engine (a connection per use, nothing to dispose of);
     otherwise (PostgreSQL, an in-memory database) the database's own engine."""
+    return sqlite_reader(db) or db.engine
+
+
+def sqlite_reader(db: Database) -> Engine | None:
+    """The separate read-only engine of a SQLite file; None for PostgreSQL or an in-memory
+    database (which another connection could not see)."""
     url = make_url(db.url)
     if db.dialect != "sqlite" or url.database in (None, "", ":memory:"):
-        return db.engine
+        return None
     if url.query.get("mode") == "memory":
-        return db.engine
+        return None
+    # No pool: a connection per unit of work, closed with it, so nothing to dispose of.
     engine = create_engine(
         url,
         poolclass=NullPool,
@@ -39,6 +46,6 @@ def read_only_engine(db: Database) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _deferred(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
 
     return engine
