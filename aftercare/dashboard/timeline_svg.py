@@ -2,7 +2,8 @@
 
 A horizontal line runs from the treatment to the horizon (day 14). Each milestone is a
 marker placed at its due time, coloured by state and labelled with its name and state in
-words; a dashed "now" line shows where the patient is. Labels that would collide on a
+words; a dashed "now" line shows where the patient is (none before the treatment: a
+session booked ahead). Labels that would collide on a
 phone go to further rows. The picture is an image for screen readers (role="img") whose
 title and description name every milestone, so nothing depends on colour or position.
 """
@@ -165,15 +166,17 @@ def timeline_svg(
             f'<line x1="{x}" x2="{x}" y1="{axis_y + 4}" y2="{axis_y + 9}" stroke="{MUTED}"/>'
             + axis_label(x, axis_y + 23, day)
         )
-    now_x = pct(_fraction(now, treated_at, horizon))
-    now_anchor, _, _ = _extent(_fraction(now, treated_at, horizon), 40, layout_px)
-    parts.append(
-        f'<g class="timeline-now"><title>{esc(t("timeline.now"))}: {esc(when(now, zone))}</title>'
-        f'<line x1="{now_x}" x2="{now_x}" y1="4" y2="{axis_y + 30}" stroke="{ACCENT}" '
-        f'stroke-width="2" stroke-dasharray="4 3"/>'
-        f'<text x="{now_x}" y="{axis_y + 45}" font-size="{STATE_PX}" font-weight="700" '
-        f'fill="{ACCENT}" text-anchor="{now_anchor}" {HALO}>{esc(t("timeline.now"))}</text></g>'
-    )
+    if now >= treated_at:  # a session booked ahead: "now" is not on its line yet
+        now_x = pct(_fraction(now, treated_at, horizon))
+        now_anchor, _, _ = _extent(_fraction(now, treated_at, horizon), 40, layout_px)
+        parts.append(
+            f'<g class="timeline-now"><title>{esc(t("timeline.now"))}: '
+            f"{esc(when(now, zone))}</title>"
+            f'<line x1="{now_x}" x2="{now_x}" y1="4" y2="{axis_y + 30}" stroke="{ACCENT}" '
+            f'stroke-width="2" stroke-dasharray="4 3"/>'
+            f'<text x="{now_x}" y="{axis_y + 45}" font-size="{STATE_PX}" font-weight="700" '
+            f'fill="{ACCENT}" text-anchor="{now_anchor}" {HALO}>{esc(t("timeline.now"))}</text></g>'
+        )
     for p, milestone_text in zip(placed, descriptions, strict=True):
         parts.append(_marker(p, milestone_text, axis_y, language))
     parts.append("</svg>")

@@ -102,6 +102,14 @@ def test_the_now_marker_stands_where_the_patient_is() -> None:
     assert group.findtext(f"{SVG}title") == "Now: Thu 5 Mar 22:00"
 
 
+def test_a_session_booked_ahead_has_no_now_marker_on_its_line_but_says_when_now_is() -> None:
+    now = T0 - timedelta(days=3)
+    root = parse(timeline_svg(T0, now, [Milestone("Welcome", T0, "planned")], zone=NEW_YORK))
+
+    assert root.find(f"{SVG}g[@class='timeline-now']") is None
+    assert (root.findtext(f"{SVG}desc") or "").endswith("Now: Fri 27 Feb 10:00.")
+
+
 def test_the_description_names_every_milestone_with_its_local_due_time() -> None:
     milestones = [
         Milestone("Makeup", T0 + timedelta(days=1), "sent"),
