@@ -10,6 +10,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from aftercare.dashboard.passwords import Passwords, one_time_password, password_problem
+from aftercare.dashboard.strings import text
 from scheduler.clock import Clock
 from storage.audit import AuditAction, AuditLog
 from storage.db import Database
@@ -111,7 +112,7 @@ class StaffAccounts:
             raise AccountProblem(str(exc)) from None
         account = self.store.in_clinic(clinic_id, address)
         if account is None:
-            raise AccountProblem(f"no staff account {address} at this clinic")
+            raise AccountProblem(text("accounts.no_account", email=address))
         return account
 
     def remove(self, account: StaffAccount, by: Actor) -> StaffAccount:
@@ -120,15 +121,15 @@ class StaffAccounts:
         clinic_id = account.clinic_id
         if by.staff_id is not None:
             if account.id == by.staff_id:
-                raise AccountProblem("you cannot remove your own account")
+                raise AccountProblem(text("accounts.remove_self"))
             if account.role == "admin" and self.store.admin_count(clinic_id) <= 1:
-                raise AccountProblem("a clinic keeps at least one admin")
+                raise AccountProblem(text("accounts.last_admin"))
         try:
             return self.store.remove(
                 clinic_id, account.email, self._audit(clinic_id, by, AuditAction.STAFF_REMOVE)
             )
         except NotFoundError:
-            raise AccountProblem(f"no staff account {account.email}") from None
+            raise AccountProblem(text("accounts.gone", email=account.email)) from None
 
     def set_password(self, account: StaffAccount, password: str, by: Actor) -> None:
         """A password chosen for someone: it ends all their sessions."""
@@ -146,7 +147,7 @@ class StaffAccounts:
     def reset_password(self, account: StaffAccount, by: Actor) -> str:
         """A new one-time password for someone who forgot theirs; their sessions end."""
         if account.id == by.staff_id:
-            raise AccountProblem("change your own password on the Password page")
+            raise AccountProblem(text("accounts.reset_self"))
         generated = one_time_password()
         self.store.set_password(
             account.id,
@@ -162,12 +163,12 @@ class StaffAccounts:
     ) -> None:
         """The signed-in member's own change: this session stays, the others end."""
         if not self._passwords.verify(account.password_hash, current):
-            raise AccountProblem("the current password is not right")
+            raise AccountProblem(text("accounts.wrong_password"))
         problem = password_problem(new)
         if problem:
             raise AccountProblem(problem)
         if new == current:
-            raise AccountProblem("choose a password different from the current one")
+            raise AccountProblem(text("accounts.same_password"))
         self.store.set_password(
             account.id,
             self._passwords.hash(new),

@@ -9,6 +9,8 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from aftercare.dashboard.strings import text
+
 MIN_LENGTH: Final = 12
 MAX_LENGTH: Final = 1024  # hashing cost does not depend on it much, but memory and bodies do
 # No look-alike characters (0/o, 1/l/i), so a password read out at the front desk is typed
@@ -19,11 +21,11 @@ _ALPHABET: Final = "abcdefghjkmnpqrstuvwxyz2345679"
 def password_problem(password: str) -> str | None:
     """Why a new password is refused, or None."""
     if len(password) < MIN_LENGTH:
-        return f"a password has at least {MIN_LENGTH} characters"
+        return text("accounts.password_short", min=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"a password has at most {MAX_LENGTH} characters"
+        return text("accounts.password_long", max=MAX_LENGTH)
     if not password.strip():
-        return "a password cannot be only spaces"
+        return text("accounts.password_blank")
     return None
 
 

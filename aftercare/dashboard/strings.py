@@ -176,6 +176,18 @@ EN: Final[Mapping[str, str]] = {
     "staff.remove": "Remove",
     "staff.remove_confirm": "Remove {email}? They are signed out at once.",
     "staff.removed": "{email} was removed.",
+    # why an account change is refused (accounts.py, passwords.py; also printed by the
+    # command line, so lower case: a page shows them as sentences)
+    "accounts.no_account": "no staff account {email} at this clinic",
+    "accounts.gone": "no staff account {email}",
+    "accounts.remove_self": "you cannot remove your own account",
+    "accounts.last_admin": "a clinic keeps at least one admin",
+    "accounts.reset_self": "change your own password on the Password page",
+    "accounts.wrong_password": "the current password is not right",
+    "accounts.same_password": "choose a password different from the current one",
+    "accounts.password_short": "a password has at least {min} characters",
+    "accounts.password_long": "a password has at most {max} characters",
+    "accounts.password_blank": "a password cannot be only spaces",
     # API key
     "api_key.title": "API key",
     "api_key.intro": "Your practice software uses the API key to enroll patients "
