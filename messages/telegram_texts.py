@@ -137,6 +137,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "<b>Your aftercare plan</b> (treatment {when}, {zone}):",
         "es": "<b>Tu plan de cuidados</b> (tratamiento {when}, {zone}):",
     },
+    "plan_next_session": {
+        "en": "📅 Your next session: <b>{when}</b>",
+        "es": "📅 Tu próxima sesión: <b>{when}</b>",
+    },
     "plan_done": {"en": "✅ {when}: {title}", "es": "✅ {when}: {title}"},
     "plan_next": {"en": "🔔 {when}: {title}", "es": "🔔 {when}: {title}"},
     "plan_paused_note": {
@@ -192,12 +196,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "help": {
         "en": "I send your microneedling aftercare tips at the right moments.\n\n"
-        "/plan – your reminders\n/treatment – correct the treatment time\n"
+        "/plan – your reminders and next session\n/treatment – correct the treatment time\n"
         "/stop – pause reminders\n/resume – turn them back on\n/language – change language\n"
         "/delete – erase your data\n\nYou can also just type a question. I'm not a doctor: "
         "if something worries you, contact your clinic. In an emergency, call {emergency}.",
         "es": "Te envío los consejos de cuidado tras el microneedling en el momento justo.\n\n"
-        "/plan – tus recordatorios\n/treatment – corregir la hora del tratamiento\n"
+        "/plan – tus recordatorios y próxima sesión\n"
+        "/treatment – corregir la hora del tratamiento\n"
         "/stop – pausar recordatorios\n/resume – reactivarlos\n/language – cambiar idioma\n"
         "/delete – borrar tus datos\n\nTambién puedes escribirme una pregunta. No soy "
         "médico: si algo te preocupa, contacta con tu clínica. En una emergencia, llama al "

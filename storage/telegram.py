@@ -29,6 +29,7 @@ from storage.models import (
     Treatment,
 )
 from storage.patients import ClinicView, current_treatment, erase_patients
+from storage.plans import PatientPlan, patient_plan
 
 PROVIDER = "telegram"
 Planned = TypeVar("Planned")  # what the caller's planning returns (a registration)
@@ -59,13 +60,6 @@ class ChatDetails:
     timezone: str
     language: str
     first_name: str | None
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    milestone: str
-    status: str
-    due_at: datetime
 
 
 def _for_chat(chat_id: int) -> Select[Patient]:
@@ -107,23 +101,27 @@ class TelegramStore:
             ).first()
             return None if patient is None else patient.id
 
-    def plan(self, treatment_id: int) -> list[PlanRow]:
+    def plan(self, patient_id: int, now: datetime) -> PatientPlan | None:
+        """What /plan shows: the current session's reminders and the next session."""
         with self._db.session() as session:
-            rows = session.execute(
-                select(Reminder.milestone, Reminder.status, Reminder.due_at).where(
-                    Reminder.treatment_id == treatment_id
-                )
-            ).all()
-        return [PlanRow(m, str(s), d) for m, s, d in rows]
+            return patient_plan(session, patient_id, now)
 
     # -- binding ----------------------------------------------------------------------------
 
-    def bind(self, patient_id: int, chat_id: int, now: datetime, skip: Sequence[str] = ()) -> bool:
+    def bind(
+        self,
+        patient_id: int,
+        chat_id: int,
+        now: datetime,
+        skip: Sequence[str] = (),
+        treatment_id: int | None = None,
+    ) -> bool:
         """Bind the chat to an invited patient and make Telegram their channel.
 
         Pending SMS reminders move to Telegram. The milestones in `skip` (the welcome, and
-        those it already covers because the chat shows it now) are not sent again. False if
-        the patient was erased meanwhile.
+        those it already covers because the chat shows it now) are not sent again: those of
+        `treatment_id` only when given (a session booked ahead keeps its own). False if the
+        patient was erased meanwhile.
         """
         with self._db.session() as session:
             patient = session.get(Patient, patient_id)
@@ -150,6 +148,7 @@ class TelegramStore:
                         Reminder.patient_id == patient_id,
                         Reminder.status == ReminderStatus.PENDING,
                         Reminder.milestone.in_(list(skip)),
+                        *([Reminder.treatment_id == treatment_id] if treatment_id else []),
                     )
                     .values(status=ReminderStatus.SKIPPED, last_error="covered by the chat welcome")
                     .execution_options(synchronize_session=False)

@@ -26,16 +26,21 @@ class Commands:
         self.emergency_number = emergency_number
 
     async def send_plan(self, update: Update, context: Context, patient: ChatPatient) -> None:
-        assert patient.treatment_id is not None and patient.performed_at is not None
-        rows = await asyncio.to_thread(self.talk.store.plan, patient.treatment_id)
+        """The latest session that has happened (or the one booked ahead) and the next."""
+        now = self.talk.now()
+        plan = await asyncio.to_thread(self.talk.store.plan, patient.id, now)
+        if plan is None:
+            await self.talk.say(update, context, text("not_registered", patient.language))
+            return
         message = plan_message(
             self.protocol,
-            patient.performed_at,
-            rows,
+            plan.performed_at,
+            plan.rows,
             ZoneInfo(patient.timezone),
-            self.talk.now(),
+            now,
             patient.language,
             paused=patient.paused,
+            next_session=plan.next_session,
         )
         await self.talk.say(update, context, message)
 

@@ -74,14 +74,18 @@ class Start:
             return END
         protocol = self.protocol
         zone = ZoneInfo(view.timezone)
-        treated_at = view.performed_at
+        # The session that has happened (else the one booked ahead): a welcome shown now is
+        # that session's, and one booked ahead gets its own when its time comes.
+        plan = await asyncio.to_thread(talk.store.plan, view.id, now)
+        treated_at = plan.performed_at if plan is not None and plan.performed_at <= now else None
         passed = passed_milestones(treated_at, protocol, zone, now) if treated_at else []
         bound = await asyncio.to_thread(
             talk.store.bind,
             view.id,
             chat_id(update),
             now,
-            skip=[protocol.welcome.key, *passed] if view.treatment_id else [],
+            skip=[protocol.welcome.key, *passed] if treated_at else [],
+            treatment_id=plan.treatment_id if plan is not None else None,
         )
         if not bound:
             await talk.say(update, context, text("invite_invalid", guess))
@@ -92,8 +96,9 @@ class Start:
             "invite_welcome", language, first_name=talk.name(view), clinic_name=view.clinic_name
         )
         await talk.say(update, context, greeting)
-        if view.treatment_id is not None and treated_at is not None:
+        if plan is not None:
             await self.commands.send_plan(update, context, view)
+        if treated_at is not None:
             welcome = render_text(
                 protocol,
                 protocol.welcome.key,

@@ -12,7 +12,7 @@ from messages.milestones import milestone_times
 from messages.protocol import Protocol
 from messages.telegram_texts import MONTHS, WEEKDAYS, raw, text
 from storage.models import ReminderStatus
-from storage.telegram import PlanRow
+from storage.plans import PlanRow
 
 
 def format_local(instant: datetime, zone: ZoneInfo, language: str) -> str:
@@ -32,7 +32,8 @@ def plan_lines(
     language: str,
 ) -> list[str]:
     """One line per timed milestone: reached ones ticked, upcoming ones with the time the
-    reminder will arrive (after quiet hours)."""
+    reminder will arrive (after quiet hours). An upcoming one whose reminder was cancelled
+    (a newer session takes over from its start) is left out: it will not come."""
     by_key = {row.milestone: row for row in rows}
     locale = language if language in protocol.locales else protocol.locales[0]
     lines = []
@@ -42,6 +43,8 @@ def plan_lines(
         row = by_key.get(key)
         when = row.due_at if row is not None and row.status == ReminderStatus.PENDING else reached
         done = reached <= now
+        if not done and row is not None and row.status == ReminderStatus.CANCELLED:
+            continue
         lines.append(
             text(
                 "plan_done" if done else "plan_next",
@@ -61,7 +64,10 @@ def plan_message(
     now: datetime,
     language: str,
     paused: bool = False,
+    next_session: datetime | None = None,
 ) -> str:
+    """The plan of the session shown (`performed_at`), then the next session when one is
+    booked ahead."""
     lines = plan_lines(protocol, performed_at, rows, zone, now, language)
     header = text(
         "plan_header",
@@ -70,6 +76,9 @@ def plan_message(
         zone=zone.key,
     )
     parts = [header, *lines]
+    if next_session is not None:
+        when = format_local(next_session, zone, language)
+        parts.append(text("plan_next_session", language, when=when))
     if paused:
         parts.append(text("plan_paused_note", language))
     elif all(line.startswith("✅") for line in lines):
