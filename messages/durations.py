@@ -1,4 +1,6 @@
-"""Offsets and windows in the protocol: `24h`, `90m`, `14d`, `2w`."""
+"""Offsets and windows in the protocol: `24h`, `90m`, `14d`, `2w`; `-1d` is a day before.
+
+Only a milestone before the treatment may have a negative offset (`messages.protocol`)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_DURATION = re.compile(r"^\s*(-?)\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True, order=True)
 class Duration:
-    amount: int
+    amount: int  # negative: before the moment it counts from
     unit: str  # minutes | hours | days | weeks
 
     @classmethod
@@ -21,9 +23,10 @@ class Duration:
         match = _DURATION.match(text)
         if not match:
             raise ValueError(
-                f"expected a number and a unit m/h/d/w (for example 24h or 14d), got {text!r}"
+                f"expected a number and a unit m/h/d/w (for example 24h, 14d or -1d), got {text!r}"
             )
-        return cls(int(match.group(1)), _UNITS[match.group(2)])
+        sign = -1 if match.group(1) else 1
+        return cls(sign * int(match.group(2)), _UNITS[match.group(3)])
 
     @property
     def is_calendar(self) -> bool:

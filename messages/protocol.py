@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from messages import gsm7
 from messages.durations import Duration
+from messages.when import longest_when
 from storage.values import STAFF_REPLY
 
 Channel = Literal["sms", "telegram"]
@@ -23,7 +24,12 @@ PLACEHOLDERS = frozenset({"first_name", "clinic_name", "clinic_phone"})
 WELCOME = "welcome"
 # Not a protocol milestone: the SMS that brings a Telegram invite link (scheduler.timeline).
 INVITE = "invite"
-Kind = Literal["advice", "checkin"]
+# advice and checkin come after the treatment; before: a reminder ahead of it (a booked
+# appointment), such as the built-in one-line "see you tomorrow" (key DAY_BEFORE).
+Kind = Literal["advice", "checkin", "before"]
+DAY_BEFORE = "day_before"
+# Only texts of milestones before the treatment may name it: "tomorrow at 9:30 am".
+APPOINTMENT_TIME = "appointment_time"
 
 # The SMS budget is checked with the longest values an SMS may carry (longer names are
 # shortened to these lengths when an SMS is rendered).
@@ -33,6 +39,7 @@ WORST_CASE_VALUES = {
     "first_name": "W" * 20,
     "clinic_name": "C" * 40,
     "clinic_phone": "+" + "9" * 15,
+    APPOINTMENT_TIME: max((longest_when(language) for language in ("en", "es")), key=len),
 }
 # Carriers want the first SMS a number gets to say how to stop and get help
 # ("Reply STOP to opt out, HELP for help.", messages.first_sms). That is usually the
@@ -76,6 +83,13 @@ class ChannelText(BaseModel):
         return self.sms if channel == "sms" else self.telegram
 
 
+class MilestoneText(ChannelText):
+    """A milestone's own text; one before the treatment may say when it is (checked by
+    `Milestone`, which knows the kind)."""
+
+    allowed = PLACEHOLDERS | {APPOINTMENT_TIME}
+
+
 class PendingText(ChannelText):
     """What stays off until a milestone is reached; `{when}` is that moment."""
 
@@ -110,11 +124,13 @@ class Milestone(BaseModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     # advice: a step of the aftercare ("makeup can go back on"). checkin: a question about
     # how the skin feels, answered 1, 2 or 3 (`replies`); late welcomes leave it out.
+    # before: a reminder ahead of a booked treatment (negative offset), sent only for
+    # clinics that turn it on; plans, answers and late welcomes leave it out.
     kind: Kind = "advice"
     offset: Duration
     window: Duration
     title: dict[str, str]
-    text: dict[str, ChannelText]
+    text: dict[str, MilestoneText]
     # A patient who registers late gets one welcome built from these parts: late_intro
     # (greeting, warning signs), the still_off text of each milestone still ahead, the
     # catch_up text of each one already reached, then late_outro (what applies every day).
@@ -135,7 +151,20 @@ class Milestone(BaseModel):
             raise ValueError(f"{INVITE!r} is reserved for the Telegram invite SMS")
         if self.key == STAFF_REPLY:
             raise ValueError(f"{STAFF_REPLY!r} is reserved for staff replies to patients")
-        if self.kind == "checkin":
+        if self.kind != "before":
+            if self.offset.amount < 0:
+                raise ValueError(
+                    f"offset {self.offset} is before the treatment: only a milestone with "
+                    'kind = "before" may have a negative offset'
+                )
+            if self._names_appointment_time():
+                raise ValueError(
+                    f"{{{APPOINTMENT_TIME}}} belongs to milestones before the treatment "
+                    '(kind = "before")'
+                )
+        if self.kind == "before":
+            self._check_before()
+        elif self.kind == "checkin":
             if self.key == WELCOME:
                 raise ValueError("the welcome cannot be a check-in")
             if self.replies is None:
@@ -158,9 +187,31 @@ class Milestone(BaseModel):
                 raise ValueError("a timed milestone needs catch_up lines")
             if self.late_intro is not None or self.late_outro is not None:
                 raise ValueError("late_intro and late_outro belong to the welcome")
-        if self.window.amount == 0:
+        if self.window.amount <= 0:
             raise ValueError("window must be longer than zero")
         return self
+
+    def _check_before(self) -> None:
+        if self.key == WELCOME:
+            raise ValueError("the welcome cannot come before the treatment")
+        if self.offset.amount >= 0:
+            raise ValueError(
+                "a milestone before the treatment needs a negative offset (for example -1d: "
+                f"the day before), got {self.offset}"
+            )
+        parts = ("catch_up", "still_off", "late_intro", "late_outro", "replies")
+        extra = [part for part in parts if getattr(self, part) is not None]
+        if extra:
+            raise ValueError(
+                f"{', '.join(extra)}: not for a milestone before the treatment "
+                "(it has a title and a text only)"
+            )
+
+    def _names_appointment_time(self) -> bool:
+        return any(
+            f"{{{APPOINTMENT_TIME}}}" in text.sms or f"{{{APPOINTMENT_TIME}}}" in text.telegram
+            for text in self.text.values()
+        )
 
 
 class Protocol(BaseModel):
@@ -177,7 +228,10 @@ class Protocol(BaseModel):
     @field_validator("welcome_delay", mode="before")
     @classmethod
     def _delay(cls, value: object) -> object:
-        return Duration.parse(value) if isinstance(value, str) else value
+        delay = Duration.parse(value) if isinstance(value, str) else value
+        if isinstance(delay, Duration) and delay.amount < 0:
+            raise ValueError(f"must not be negative, got {delay}")
+        return delay
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
@@ -188,15 +242,21 @@ class Protocol(BaseModel):
         for index, key in enumerate(keys):
             if keys.index(key) != index:
                 problems.append(f"milestones[{index}] ({key}): duplicate key")
-        timed = self.milestones[1:]
-        # Steps come in time order. A check-in may share its moment with an advice step
-        # ("how is your skin?" with "makeup can go back on"); two of one kind may not.
-        for index, (before, after) in enumerate(itertools.pairwise(timed), start=2):
-            if after.offset.nominal < before.offset.nominal:
-                problems.append(
-                    f"milestones[{index}] ({after.key}).offset: must come after {before.key}"
-                )
-        for kind in ("advice", "checkin"):
+        after_welcome = list(enumerate(self.milestones))[1:]
+        timed = [(i, m) for i, m in after_welcome if m.kind != "before"]
+        if not timed:
+            problems.append("milestones: at least one milestone after the welcome is needed")
+        # Steps come in time order (those before the treatment among themselves). A check-in
+        # may share its moment with an advice step ("how is your skin?" with "makeup can go
+        # back on"); two of one kind may not.
+        ahead = [(i, m) for i, m in after_welcome if m.kind == "before"]
+        for group in (timed, ahead):
+            for (_, before), (index, after) in itertools.pairwise(group):
+                if after.offset.nominal < before.offset.nominal:
+                    problems.append(
+                        f"milestones[{index}] ({after.key}).offset: must come after {before.key}"
+                    )
+        for kind in ("advice", "checkin", "before"):
             same = [(i, m) for i, m in enumerate(self.milestones) if i > 0 and m.kind == kind]
             for (_, before), (index, after) in itertools.pairwise(same):
                 if after.offset.nominal == before.offset.nominal:
@@ -230,7 +290,13 @@ class Protocol(BaseModel):
 
     @property
     def timed(self) -> list[Milestone]:
-        return self.milestones[1:]
+        """The milestones after the treatment, without the welcome: the aftercare plan."""
+        return [m for m in self.milestones[1:] if m.kind != "before"]
+
+    @property
+    def before(self) -> list[Milestone]:
+        """Reminders ahead of a booked treatment (planned only where the clinic wants them)."""
+        return [m for m in self.milestones if m.kind == "before"]
 
     @property
     def advice(self) -> list[Milestone]:

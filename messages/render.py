@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from messages import gsm7
 from messages.protocol import (
+    APPOINTMENT_TIME,
     SMS_SEGMENT_BUDGET,
     WELCOME,
     WELCOME_CHAR_BUDGET,
@@ -32,9 +33,19 @@ class RenderContext:
     clinic_name: str
     clinic_phone: str
     locale: str
+    # The booked treatment as the patient reads it ("tomorrow at 9:30 am"): only texts
+    # before the treatment name it (`with_appointment`).
+    appointment_time: str | None = None
 
     def with_locale(self, locale: str) -> RenderContext:
         return replace(self, locale=locale)
+
+    def with_appointment(
+        self, treated_at: datetime, zone: ZoneInfo, now: datetime
+    ) -> RenderContext:
+        """The appointment named relative to `now`, the moment the text is sent, so a
+        reminder held back by quiet hours or a retry still names the day rightly."""
+        return replace(self, appointment_time=format_when(treated_at, zone, now, self.locale))
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ def _values(protocol: Protocol, channel: Channel, context: RenderContext) -> dic
         "clinic_name": context.clinic_name,
         "clinic_phone": context.clinic_phone,
     }
+    if context.appointment_time is not None:
+        values[APPOINTMENT_TIME] = context.appointment_time
     if channel == "sms":
         values.update({key: shorten(values[key], size) for key, size in SMS_NAME_LIMITS.items()})
         # A name such as "Mónica" would push the whole SMS into UCS-2 and double its cost.
@@ -166,6 +179,8 @@ def render_text(
     in their zone; without it, as a day after treatment."""
     context = _locale(protocol, context)
     milestone = protocol.milestone(key)
+    if milestone.kind == "before" and context.appointment_time is None:
+        raise ValueError(f"{key} is before the treatment: its text needs the appointment time")
     if milestone.late_intro is not None and passed:
         when = _when_for(channel, context.locale, timeline)
         return render_late_welcome(protocol, channel, context, passed, when)

@@ -88,7 +88,7 @@ class TestAClinicsOwnFile:
 
     def test_a_bad_offset_names_the_entry_and_the_field(self) -> None:
         problems = self.errors(self.broken('offset = "24h"', 'offset = "a day"'))
-        assert any(p.startswith("milestones[1] (makeup).offset:") and "24h" in p for p in problems)
+        assert any(p.startswith("milestones[2] (makeup).offset:") and "24h" in p for p in problems)
 
     def test_curly_quotes_in_an_sms_are_refused(self) -> None:
         text = self.broken("makeup is OK again", "makeup is \u201cOK\u201d again")
