@@ -19,6 +19,8 @@ from storage.patients import DuplicateError, NotFoundError, PatientRepository
 from storage.values import LANGUAGES
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from storage.enrollment import EnrollmentStore
 
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
@@ -203,13 +205,33 @@ def key_rotate(
     slug: str,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_KEY_HELP)] = False,
 ) -> None:
-    """Issue a new API key for a clinic; the old one stops working at once."""
+    """Issue a new API key for a clinic; the old one stops working at once (audited)."""
+    from aftercare.dashboard.accounts import COMMAND_LINE
+    from scheduler.clock import SystemClock
+    from storage.audit import AuditAction, AuditLog
+    from storage.clinic_keys import replace_api_key
+
     key = new_api_key()
     with open_database(read_settings(as_json=as_json), as_json=as_json) as db:
         try:
-            enrollment_store(db).set_key_hash(slug, hash_api_key(key))
+            clinic_id = PatientRepository(db).clinic(slug).id
         except NotFoundError as exc:
             raise fail(str(exc), as_json=as_json) from None
+
+        def audit(session: Session) -> None:
+            # As the dashboard records it (the clinic by its slug, never the key), by whom.
+            AuditLog.add(
+                session,
+                SystemClock().now(),
+                clinic_id,
+                None,
+                AuditAction.API_KEY_ROTATE,
+                "clinic",
+                slug,
+                actor=COMMAND_LINE.name,
+            )
+
+        replace_api_key(db, clinic_id, hash_api_key(key), audit)
     print_key(slug, key, as_json)
 
 

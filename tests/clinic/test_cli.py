@@ -12,8 +12,10 @@ from typer.testing import CliRunner, Result
 
 from aftercare.cli import app
 from clinic.keys import hash_api_key
+from storage.audit import AuditLog, AuditQuery
 from storage.db import Database
 from storage.enrollment import EnrollmentStore
+from storage.patients import PatientRepository
 
 runner = CliRunner()
 
@@ -56,6 +58,30 @@ def test_the_key_is_printed_once_and_only_its_hash_is_stored(env: str) -> None:
     db.dispose()
     listed = json.loads(runner.invoke(app, ["clinic", "list", "--json"]).stdout)
     assert [(c["slug"], c["api_key"], c["patients"]) for c in listed] == [("glow", True, 0)]
+
+
+def test_a_key_rotated_on_the_command_line_is_audited_by_ids_without_the_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    first_key = add_clinic()
+    assert runner.invoke(app, ["clinic", "key", "rotate", "nowhere"]).exit_code == 1
+    rotated = runner.invoke(app, ["clinic", "key", "rotate", "glow", "--json"])
+    assert rotated.exit_code == 0, rotated.output
+    new_key = json.loads(rotated.stdout)["api_key"]
+
+    db = Database(database_url)
+    try:
+        clinic_id = PatientRepository(db).clinic("glow").id
+        entries = AuditLog(db).entries(clinic_id, AuditQuery(), limit=10)
+    finally:
+        db.dispose()
+    assert [(e.action, e.actor, e.staff_id, e.target_kind, e.target_id) for e in entries] == [
+        ("api_key.rotate", "command line", None, "clinic", "glow")
+    ]
+    recorded = repr(entries)
+    assert first_key not in recorded and new_key not in recorded
 
 
 def recent(hours: int) -> str:
