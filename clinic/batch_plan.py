@@ -11,7 +11,7 @@ new session, corrected, cancelled, unchanged or skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,13 +58,19 @@ def plan_batch(
     *,
     reissue_invites: bool,
     session_gap: timedelta = timedelta(days=17),
+    service_gaps: Mapping[str, timedelta] | None = None,
 ) -> BatchPlan:
     """`existing`: the stored patients among the rows' external ids; `given`: the file's
     columns; `conflicted_first_rows`: first row -> later rows with different data;
     `session_gap`: without appointment ids, a time at least this much later than the
-    current treatment is a new session, a nearer one a correction (the protocol's length)."""
+    current treatment is a new session, a nearer one a correction (the protocol's length);
+    `service_gaps`: the same for the services a clinic mapped to their own protocol."""
     batch = BatchPlan()
+    default_gap = session_gap
     for r in rows:
+        session_gap = default_gap
+        if r.service is not None and service_gaps:
+            session_gap = service_gaps.get(r.service, default_gap)
         if r.skipped:
             batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "skipped", action="skipped")
             continue

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from clinic.batch_plan import BatchPlan, PatientUpdate
 from clinic.csv_rows import ValidRow
 from scheduler.planning import NewTreatment, Planner
+from scheduler.protocol_catalog import ClinicPlanning, ClinicPlans
 from storage.appointments import cancel_treatments, end_earlier_plans, set_appointment_ids
 from storage.bulk import PatientInsert
 from storage.enrollment import EnrollmentStore
@@ -38,18 +39,29 @@ class BatchWriter:
         self.make_invites = make_invites
 
     def write(
-        self, session: Session, clinic_id: int, batch: BatchPlan, now: datetime
+        self, session: Session, clinic_id: int, plans: ClinicPlans, batch: BatchPlan, now: datetime
     ) -> dict[int, str]:
-        """Store the batch; returns row -> invite token for the rows given a new invite."""
-        tokens = self._create(session, clinic_id, batch.creates, now)
+        """Store the batch; returns row -> invite token for the rows given a new invite.
+        New treatments are planned with `plans` (a mapped service's protocol, else the
+        clinic's default)."""
+        tokens: dict[int, str] = {}
+        for service, creates in _by_service(batch.creates).items():
+            tokens.update(
+                self._create(session, clinic_id, plans.for_service(service), creates, now)
+            )
         cancel_treatments(session, batch.cancels, now)
         for update in batch.updates:
-            self._update(session, clinic_id, update, now)
+            self._update(session, plans, update, now)
         tokens.update(self._invites(session, batch.reissues, now))
         return tokens
 
     def _create(
-        self, session: Session, clinic_id: int, creates: list[ValidRow], now: datetime
+        self,
+        session: Session,
+        clinic_id: int,
+        planning: ClinicPlanning,
+        creates: list[ValidRow],
+        now: datetime,
     ) -> dict[int, str]:
         if not creates:
             return {}
@@ -72,6 +84,7 @@ class BatchWriter:
                 for r in creates
             ],
             now,
+            planning=planning,
         )
         patient_ids = [registration.patient_id for registration in registrations]
         set_appointment_ids(
@@ -99,7 +112,7 @@ class BatchWriter:
         return tokens
 
     def _update(
-        self, session: Session, clinic_id: int, update: PatientUpdate, now: datetime
+        self, session: Session, plans: ClinicPlans, update: PatientUpdate, now: datetime
     ) -> None:
         known, changes = update.known, update.changes
         if changes:
@@ -109,10 +122,10 @@ class BatchWriter:
         if "channel" in changes:
             self.store.reroute_pending(session, known.id, update.channel)
         if update.moved:
-            self._reschedule(session, clinic_id, update, now)
+            self._reschedule(session, plans, update, now)
 
     def _reschedule(
-        self, session: Session, clinic_id: int, update: PatientUpdate, now: datetime
+        self, session: Session, plans: ClinicPlans, update: PatientUpdate, now: datetime
     ) -> None:
         """A changed treatment time or zone, inside this batch's transaction."""
         known, treated_at = update.known, update.row.treated_at
@@ -122,7 +135,7 @@ class BatchWriter:
                 session,
                 [NewTreatment(known.id, update.zone, update.channel, treated_at)],
                 now,
-                self.planner.planning(session, clinic_id),
+                plans.for_service(update.row.service),
             )
             if update.row.appointment_id is not None:
                 set_appointment_ids(
@@ -139,3 +152,13 @@ class BatchWriter:
             treated_at,
             now,
         )
+
+
+def _by_service(rows: list[ValidRow]) -> dict[str | None, list[ValidRow]]:
+    """Rows by the mapped service they are planned for (None: the clinic's default)."""
+    if all(r.service is None for r in rows):
+        return {None: rows} if rows else {}
+    groups: dict[str | None, list[ValidRow]] = {}
+    for r in rows:
+        groups.setdefault(r.service, []).append(r)
+    return groups

@@ -129,6 +129,7 @@ def as_item(r: ValidRow) -> Item:
         r.appointment_id,
         r.cancelled,
         r.skipped,
+        r.service,
     )
 
 

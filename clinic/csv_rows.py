@@ -9,7 +9,8 @@ import functools
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from messages.protocol import Protocol
 from scheduler.localtime import zone_named
 from scheduler.planning import MAX_AHEAD
 from storage.clinic_fields import normalise_phone
+from storage.clinic_protocols import service_key
 from storage.values import CHANNELS, LANGUAGES
 
 COLUMNS = (
@@ -80,6 +82,8 @@ class ClinicContext:
     now: datetime
     protocol: Protocol
     ahead: timedelta = MAX_AHEAD  # how far ahead an appointment may be (a clinic setting)
+    # Booking services the clinic mapped to a protocol of its own, by `service_key`.
+    services: Mapping[str, Protocol] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class ValidRow:
     appointment_id: str | None = None
     cancelled: bool = False  # the booking was cancelled or missed: its reminders are cancelled
     skipped: bool = False  # a service that is not microneedling: not enrolled
+    service: str | None = None  # a service the clinic mapped (its service_key), else None
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,10 @@ def validate_row(
     elif channel == "sms" and not cell("phone"):
         check("phone", "is required when the channel is sms")
 
+    # A service the clinic mapped is enrolled with its own protocol whatever its name; any
+    # other service only when its name says microneedling (the clinic's default protocol).
+    service = _mapped_service(cell("service"), ctx.services)
+    protocol = ctx.protocol if service is None else ctx.services[service]
     treated_at: datetime | None = None
     if not cell("treatment_at"):
         check("treatment_at", "is required")
@@ -245,7 +254,7 @@ def validate_row(
         else:
             check(
                 "treatment_at",
-                treatment_window_problem(treated_at, ctx.now, ctx.protocol, ctx.ahead),
+                treatment_window_problem(treated_at, ctx.now, protocol, ctx.ahead),
             )
 
     appointment_id = cell("appointment_id") or None
@@ -257,7 +266,7 @@ def validate_row(
             cancelled = status_cancels(cell("status"))
         except ValueError as exc:
             check("status", str(exc))
-    skipped = bool(cell("service")) and not is_microneedling(cell("service"))
+    skipped = service is None and bool(cell("service")) and not is_microneedling(cell("service"))
     if skipped:
         # A row of another service is counted as skipped whatever else it holds: a clinic
         # uploads its whole day's export.
@@ -278,6 +287,7 @@ def validate_row(
         appointment_id,
         cancelled,
         skipped,
+        service,
     )
 
 
@@ -341,6 +351,16 @@ def status_cancels(status: str) -> bool:
         "(keep the plan), cancelled, no-show, missed (cancel its reminders), or in Spanish "
         "reservada, confirmada, completada, cancelada, no asistió"
     )
+
+
+def _mapped_service(service: str, services: Mapping[str, Protocol]) -> str | None:
+    if not service or not services:
+        return None
+    key = _service_key(service)
+    return key if key in services else None
+
+
+_service_key = functools.lru_cache(maxsize=1024)(service_key)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -46,6 +46,7 @@ from clinic.dates import import_window
 from clinic.outcomes import ImportResult, RowOutcome
 from clinic.reader import CsvSource, Limits
 from scheduler.planning import MAX_AHEAD, Planner
+from scheduler.protocol_catalog import ClinicPlans
 from storage.enrollment import ClinicProfile, EnrollmentStore
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,9 @@ class Importer:
     ) -> ImportResult:
         """Validate then import `stream`. Raises `FileProblem` when nothing can be read."""
         now = self.planner.clock.now()
-        protocol = self.planner.default_protocol
+        # The clinic's protocols as they stand when the import starts, for every batch.
+        with self.store.reading() as session:
+            plans = self.planner.protocols.plans(session, clinic.id)
         ahead = MAX_AHEAD if clinic.days_ahead is None else timedelta(days=clinic.days_ahead)
         context = ClinicContext(
             clinic.country,
@@ -102,8 +105,9 @@ class Importer:
             clinic.language,
             clinic.date_format,
             now,
-            protocol,
+            plans.default.protocol,
             ahead,
+            {service: planning.protocol for service, planning in plans.services.items()},
         )
         result = ImportResult(dry_run=dry_run, invites_enabled=self.invite_link is not None)
         if collect_patients:
@@ -114,6 +118,7 @@ class Importer:
             spool.seek(0)
             self._import(
                 clinic,
+                plans,
                 checked,
                 read_spool(spool),
                 now,
@@ -141,6 +146,7 @@ class Importer:
     def _import(
         self,
         clinic: ClinicProfile,
+        plans: ClinicPlans,
         checked: Checked,
         items: Iterator[Item],
         now: datetime,
@@ -160,7 +166,7 @@ class Importer:
             nonlocal batch_number, done, pending, valid_in_pending
             batch_number += 1
             outcomes = self._batch(
-                clinic, pending, checked, now, batch_number, dry_run, reissue_invites
+                clinic, plans, pending, checked, now, batch_number, dry_run, reissue_invites
             )
             for outcome, item in zip(outcomes, pending, strict=True):
                 result.record(outcome, errors_listed=item[0] == REJECTED)
@@ -185,6 +191,7 @@ class Importer:
     def _batch(
         self,
         clinic: ClinicProfile,
+        plans: ClinicPlans,
         items: list[Item],
         checked: Checked,
         now: datetime,
@@ -196,7 +203,9 @@ class Importer:
             return [rejected_outcome(item) for item in items]  # nothing to look up or write
         if dry_run:
             with self.store.reading() as session:
-                return self._write(session, clinic, items, checked, now, dry_run, reissue_invites)
+                return self._write(
+                    session, clinic, plans, items, checked, now, dry_run, reissue_invites
+                )
         attempts = 3  # a concurrent import of the same patients may win the unique key race
         for attempt in range(1, attempts + 1):
             try:
@@ -204,7 +213,7 @@ class Importer:
                 # "planned" notification): the welcomes are due now.
                 with self.store.db.session() as session:
                     outcomes = self._write(
-                        session, clinic, items, checked, now, dry_run, reissue_invites
+                        session, clinic, plans, items, checked, now, dry_run, reissue_invites
                     )
                     if self.before_commit is not None:
                         self.before_commit(number)
@@ -220,6 +229,7 @@ class Importer:
         self,
         session: Session,
         clinic: ClinicProfile,
+        plans: ClinicPlans,
         items: list[Item],
         checked: Checked,
         now: datetime,
@@ -237,9 +247,10 @@ class Importer:
             checked.conflicted_first_rows,
             frozenset(checked.header.positions),
             reissue_invites=reissue_invites,
-            session_gap=import_window(self.planner.default_protocol),
+            session_gap=import_window(plans.default.protocol),
+            service_gaps={s: import_window(p.protocol) for s, p in plans.services.items()},
         )
-        tokens = {} if dry_run else self.writer.write(session, clinic.id, batch, now)
+        tokens = {} if dry_run else self.writer.write(session, clinic.id, plans, batch, now)
         outcomes: list[RowOutcome] = []
         for item in items:
             if item[0] == REJECTED:

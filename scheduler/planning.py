@@ -24,6 +24,7 @@ from storage.bulk import (
     insert_reminders,
     insert_treatments,
 )
+from storage.clinic_protocols import ReplanCandidate
 from storage.db import Database
 from storage.models import Patient, Reminder, ReminderStatus, Treatment
 from storage.patients import DuplicateError, NotFoundError
@@ -428,6 +429,35 @@ class Planner:
         self._announce_on_commit(session, planned.values())
         return list(planned.values())
 
+    def replan(
+        self,
+        session: Session,
+        candidates: Sequence[ReplanCandidate],
+        planning: ClinicPlanning,
+        now: datetime,
+    ) -> int:
+        """Move these treatments to `planning`'s protocol, inside the caller's transaction
+        (`reschedule_in`'s rules at their own treatment time: sent reminders stay, pending
+        ones move, past ones are skipped, new ones added). Returns how many moved; those
+        whose plan is over under both protocols are left as they are."""
+        moved = 0
+        for c in candidates:
+            length = max(_length(self.protocol(c.protocol)), _length(planning.protocol))
+            if c.performed_at + length < now or c.protocol == planning.key:
+                continue
+            self.reschedule_in(
+                session,
+                c.treatment_id,
+                c.patient_id,
+                ZoneInfo(c.timezone),
+                c.channel,
+                c.performed_at,
+                now,
+                replan=planning,
+            )
+            moved += 1
+        return moved
+
     def cancel(self, treatment_id: int) -> int:
         """Cancel a treatment and every reminder of it not yet sent."""
         with self.db.session() as session:
@@ -443,6 +473,12 @@ class Planner:
                 .values(status=ReminderStatus.CANCELLED, last_error="treatment cancelled")
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _length(protocol: Protocol) -> timedelta:
+    """From the treatment to the end of its protocol's last window."""
+    last = protocol.timed[-1]
+    return last.offset.nominal + last.window.nominal
 
 
 def _forget_planned(session: Session, *_: object) -> None:

@@ -16,11 +16,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from storage.db import Database
-from storage.models import Clinic, ClinicProtocol
+from storage.models import Clinic, ClinicProtocol, Patient, Treatment
 from storage.patients import NotFoundError
 
 KEY_PREFIX = "clinic:"
@@ -100,6 +100,69 @@ def active_in(session: Session, clinic_id: int) -> ActiveProtocols:
         default if default is not None and default.source is not None else None,
         {scope: v for scope, v in latest.items() if scope is not None and v.source is not None},
     )
+
+
+@dataclass(frozen=True)
+class ReplanCandidate:
+    treatment_id: int
+    patient_id: int
+    timezone: str
+    channel: str
+    performed_at: datetime
+    protocol: str
+
+
+def scope_keys(session: Session, clinic_id: int, service: str | None) -> set[str]:
+    """The keys of every version the clinic stored for one scope (a service, by its
+    `service_key`, or None: the default), resets left out."""
+    rows = session.scalars(select(ClinicProtocol).where(ClinicProtocol.clinic_id == clinic_id))
+    return {
+        version_key(row.id)
+        for row in rows
+        if row.source is not None
+        and (service_key(row.service) if row.service is not None else None) == service
+    }
+
+
+def replan_candidates(session: Session, clinic_id: int, keys: set[str]) -> list[ReplanCandidate]:
+    """The clinic's treatments planned with one of `keys` that are still the patient's
+    plan: not cancelled, the patient's latest session (an earlier one ended where the
+    newer one starts) and the patient not erased."""
+    if not keys:
+        return []
+    newer = aliased(Treatment)
+    later = (
+        select(newer.id)
+        .where(
+            newer.patient_id == Treatment.patient_id,
+            newer.cancelled_at.is_(None),
+            or_(
+                newer.performed_at > Treatment.performed_at,
+                and_(newer.performed_at == Treatment.performed_at, newer.id > Treatment.id),
+            ),
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(
+            Treatment.id,
+            Patient.id,
+            Patient.timezone,
+            Patient.channel,
+            Treatment.performed_at,
+            Treatment.protocol,
+        )
+        .join(Patient, Patient.id == Treatment.patient_id)
+        .where(
+            Patient.clinic_id == clinic_id,
+            Patient.erased_at.is_(None),
+            Treatment.cancelled_at.is_(None),
+            Treatment.protocol.in_(sorted(keys)),
+            ~later,
+        )
+        .order_by(Treatment.id)
+    )
+    return [ReplanCandidate(*row) for row in rows]
 
 
 def version_in(session: Session, row_id: int) -> ProtocolVersion | None:
