@@ -48,3 +48,13 @@ class QuietHours:
         # Wall-clock end of the window; a DST gap at that hour resolves forward via UTC.
         end = datetime.combine(end_day, self.end, tzinfo=zone)
         return end.astimezone(instant.tzinfo)
+
+    def within_day(self, instant: datetime, zone: tzinfo) -> datetime:
+        """The instant itself if outside quiet hours, else the end of the window on the same
+        local date: later in the morning part of a window that spans midnight, earlier in its
+        evening part. For a text about "tomorrow", which must not slip into the next day."""
+        local = instant.astimezone(zone)
+        if not self.contains(local.time().replace(tzinfo=None)):
+            return instant
+        end = datetime.combine(local.date(), self.end, tzinfo=zone)
+        return end.astimezone(instant.tzinfo)
