@@ -18,6 +18,7 @@ from aftercare.cli.doctor import doctor
 from aftercare.cli.enroll import enroll
 from aftercare.cli.example_csv import example_csv
 from aftercare.cli.patient import patient_app
+from aftercare.cli.protocols import clinic_protocol  # noqa: F401 (registers "clinic protocol")
 from aftercare.cli.reminders import reminders
 from aftercare.cli.run import run
 from aftercare.cli.simulate import simulate

@@ -9,9 +9,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from aftercare.cli.common import TREATMENT_HELP, fail, out, read_protocol, read_settings
+from aftercare.cli.common import (
+    TREATMENT_HELP,
+    fail,
+    open_database,
+    out,
+    read_protocol,
+    read_settings,
+)
+from aftercare.settings import Settings
 from clinic.dates import parse_typed_treatment
 from messages.milestones import passed_milestones
+from messages.protocol import Protocol
 from messages.render import RenderContext, render_text
 from scheduler.localtime import zone_named
 from scheduler.timeline import plan
@@ -27,11 +36,22 @@ def simulate(
     channel: Annotated[ChannelName, typer.Option()] = "sms",
     lang: Annotated[Language, typer.Option()] = "en",
     first_name: Annotated[str, typer.Option()] = "Alex",
-    clinic_name: Annotated[str, typer.Option()] = "Your clinic",
-    clinic_phone: Annotated[str, typer.Option()] = "+1 555 010 0000",
+    clinic_name: Annotated[
+        str | None, typer.Option(help="Default: the --clinic's name, or 'Your clinic'.")
+    ] = None,
+    clinic_phone: Annotated[
+        str | None, typer.Option(help="Default: the --clinic's phone, or +1 555 010 0000.")
+    ] = None,
+    clinic: Annotated[
+        str | None, typer.Option(help="Plan with this clinic's protocol (needs the database).")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="With --clinic: a booking service it mapped.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Show the timeline as planned, with the rendered texts. No database needed."""
+    """Show the timeline as planned, with the rendered texts. No database needed, except
+    with --clinic (that clinic's own protocol, clinic protocol SLUG FILE)."""
     settings = read_settings()
     try:
         zone = zone_named(tz)
@@ -40,7 +60,12 @@ def simulate(
     except ValueError as exc:
         raise fail(str(exc)) from None
     protocol = read_protocol(settings)
-    context = RenderContext(first_name, clinic_name, clinic_phone, lang)
+    name, phone = "Your clinic", "+1 555 010 0000"
+    if clinic is not None:
+        protocol, name, phone = clinic_protocol(settings, protocol, clinic, service)
+    elif service is not None:
+        raise fail("--service goes with --clinic")
+    context = RenderContext(first_name, clinic_name or name, clinic_phone or phone, lang)
     passed = passed_milestones(treated, protocol, zone, registered)
     rows: list[dict[str, Any]] = []
     for item in plan(treated, protocol, zone, settings.quiet_hours, registered):
@@ -68,3 +93,21 @@ def simulate(
             row["key"], row["due_at"].replace("T", " ")[:16] + row["due_at"][-6:], row["text"]
         )
     out.print(table)
+
+
+def clinic_protocol(
+    settings: Settings, built_in: Protocol, slug: str, service: str | None
+) -> tuple[Protocol, str, str]:
+    """The protocol the clinic plans new treatments (of `service`) with, and its name and
+    phone for the texts."""
+    from scheduler.protocol_catalog import ProtocolCatalog
+    from storage.patients import NotFoundError, PatientRepository
+
+    with open_database(settings) as db:
+        try:
+            view = PatientRepository(db).clinic(slug)
+        except NotFoundError as exc:
+            raise fail(str(exc)) from None
+        with db.session() as session:
+            plans = ProtocolCatalog(db, built_in).plans(session, view.id)
+    return plans.for_service(service).protocol, view.name, view.phone
