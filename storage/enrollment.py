@@ -51,6 +51,7 @@ class ClinicProfile:
     date_format: str | None
     column_map: dict[str, str] | None = None  # the clinic's own header names
     days_ahead: int | None = None  # how far ahead appointments may be (None: built-in)
+    day_before: bool = False  # reminders before a booked treatment (the day-before one)
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicProfile:
@@ -64,6 +65,7 @@ class ClinicProfile:
             clinic.date_format,
             json.loads(clinic.column_map) if clinic.column_map else None,
             clinic.days_ahead,
+            clinic.day_before_reminder,
         )
 
 

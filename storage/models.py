@@ -91,6 +91,11 @@ class Clinic(Base):
     column_map: Mapped[str | None] = mapped_column(Text)
     # How many days ahead an appointment may be enrolled (None: the built-in 90).
     days_ahead: Mapped[int | None] = mapped_column(Integer)
+    # Whether booked patients get the protocol's reminders before the treatment, such as
+    # the day-before one (migration 0014; off unless the clinic turns it on).
+    day_before_reminder: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
 
 

@@ -76,13 +76,24 @@ def clinic_list(
             "date_format": s.profile.date_format,
             "patients": s.patients,
             "api_key": s.has_key,
+            "day_before": s.profile.day_before,
         }
         for s in summaries
     ]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table("slug", "name", "time zone", "country", "lang", "date format", "patients", "key")
+    table = Table(
+        "slug",
+        "name",
+        "time zone",
+        "country",
+        "lang",
+        "date format",
+        "patients",
+        "key",
+        "day before",
+    )
     for row in rows:
         table.add_row(
             row["slug"],
@@ -93,6 +104,7 @@ def clinic_list(
             row["date_format"] or "ISO only",
             str(row["patients"]),
             "yes" if row["api_key"] else "no",
+            "on" if row["day_before"] else "off",
         )
     out.print(table)
 

@@ -1,9 +1,10 @@
 """`aftercare clinic columns SLUG --map external_id="Client Number" ...`: a clinic's own
-header names for the import, kept in the database and used by every import of the clinic."""
+header names for the import, kept in the database and used by every import of the clinic.
+Also the clinic's other booking settings: `days-ahead`, `day-before`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -12,6 +13,7 @@ from aftercare.cli.clinic import clinic_app
 from aftercare.cli.common import fail, open_database, out, read_settings
 from clinic.csv_rows import COLUMNS
 from storage.clinic_columns import column_map, save_column_map, save_days_ahead
+from storage.day_before import save_day_before
 from storage.patients import NotFoundError
 
 
@@ -41,6 +43,21 @@ def clinic_days_ahead(
         except NotFoundError as exc:
             raise fail(str(exc)) from None
     out.print(f"clinic {slug}: appointments up to {days} days ahead")
+
+
+@clinic_app.command("day-before")
+def clinic_day_before(
+    slug: str,
+    state: Annotated[Literal["on", "off"], typer.Argument(help="on or off (the default).")],
+) -> None:
+    """A one-line reminder of the appointment the day before (off unless turned on). It
+    applies to appointments enrolled or moved from now on; reminders already planned stay."""
+    with open_database(read_settings()) as db:
+        try:
+            save_day_before(db, slug, state == "on")
+        except NotFoundError as exc:
+            raise fail(str(exc)) from None
+    out.print(f"clinic {slug}: day-before reminder {state}")
 
 
 @clinic_app.command("columns")

@@ -1,0 +1,71 @@
+"""`aftercare clinic day-before SLUG on|off`: off for every clinic until turned on, shown in
+`clinic list`, stored in clinic.day_before_reminder (migration 0014), on both databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from typer.testing import CliRunner
+
+from aftercare.cli import app
+from storage.db import Database
+from storage.models import Base
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> str:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    added = runner.invoke(
+        app,
+        [
+            *("clinic", "add", "glow", "--name", "Glow", "--phone", "+12125550100"),
+            *("--timezone", "America/New_York"),
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    return database_url
+
+
+def listed() -> dict[str, bool]:
+    result = runner.invoke(app, ["clinic", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    return {c["slug"]: c["day_before"] for c in json.loads(result.stdout)}
+
+
+def test_a_clinic_has_no_day_before_reminder_until_it_turns_it_on(env: str) -> None:
+    assert listed() == {"glow": False}
+    turned_on = runner.invoke(app, ["clinic", "day-before", "glow", "on"])
+    assert turned_on.exit_code == 0, turned_on.output
+    assert "clinic glow: day-before reminder on" in turned_on.stdout
+    assert listed() == {"glow": True}
+    assert runner.invoke(app, ["clinic", "list"]).exit_code == 0  # the table has the column
+    assert runner.invoke(app, ["clinic", "day-before", "glow", "off"]).exit_code == 0
+    assert listed() == {"glow": False}
+
+
+def test_an_unknown_clinic_or_state_is_refused(env: str) -> None:
+    missing = runner.invoke(app, ["clinic", "day-before", "nowhere", "on"])
+    assert missing.exit_code == 1 and "no clinic 'nowhere'" in missing.output
+    wrong = runner.invoke(app, ["clinic", "day-before", "glow", "yes"])
+    assert wrong.exit_code == 2 and "'on', 'off'" in wrong.output
+    assert listed() == {"glow": False}
+
+
+# SQLite: Alembic cannot compare the patient list's expression index (migration 0011).
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+def test_the_migration_adds_the_models_column(env: str) -> None:
+    db = Database(env)
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn)
+        differences = [
+            d for d in compare_metadata(context, Base.metadata) if "day_before" in repr(d)
+        ]
+    db.dispose()
+    assert differences == []
