@@ -25,6 +25,7 @@ from storage.bulk import (
     insert_treatments,
 )
 from storage.clinic_protocols import ReplanCandidate
+from storage.day_before import day_before_on_for_patient
 from storage.db import Database
 from storage.models import Patient, Reminder, ReminderStatus, Treatment
 from storage.patients import DuplicateError, NotFoundError
@@ -127,7 +128,9 @@ class Planner:
         # invite links can be made and texts sent (scheduler.invites).
         self.sms_invites = sms_invites
         self._listeners: list[PlannedListener] = []
-        self._plans: dict[tuple[datetime, str, datetime, bool, str], list[PlannedReminder]] = {}
+        self._plans: dict[
+            tuple[datetime, str, datetime, bool, str, bool], list[PlannedReminder]
+        ] = {}
 
     @property
     def default_protocol(self) -> Protocol:
@@ -140,6 +143,11 @@ class Planner:
     def planning(self, session: Session, clinic_id: int) -> ClinicPlanning:
         """How the clinic's new treatments are planned, as stored in `session`'s view."""
         return self.protocols.plans(session, clinic_id).default
+
+    def clinic_protocol(self, clinic_id: int) -> Protocol:
+        """The protocol the clinic's new treatments get now (its own, else the built-in)."""
+        with self.db.session() as session:
+            return self.planning(session, clinic_id).protocol
 
     # -- the "planned" notification -----------------------------------------------------------
 
@@ -331,7 +339,7 @@ class Planner:
         the same time in the same zone (a clinic's booking slots) share a plan. A protocol
         key names one version for good, so it stands for the protocol in the memo's key.
         """
-        key = (treated_at, timezone, now, welcome_now, planning.key)
+        key = (treated_at, timezone, now, welcome_now, planning.key, planning.before)
         planned = self._plans.get(key)
         if planned is None:
             if len(self._plans) >= _PLAN_MEMO:
@@ -343,6 +351,7 @@ class Planner:
                 self.quiet,
                 now,
                 welcome_now=welcome_now,
+                before=planning.before,
             )
         return planned
 
@@ -384,16 +393,21 @@ class Planner:
     ) -> list[PlannedReminder]:
         """`reschedule`'s rules inside the caller's transaction (an import batch, say), with
         the treatment's own protocol; or, with `replan`, with that protocol from now on:
-        pending reminders move to its times, milestones it does not have are skipped."""
+        pending reminders move to its times, milestones it does not have are skipped.
+        Reminders before the treatment follow the clinic's switch as it is now."""
         if replan is None:
             key = session.scalar(select(Treatment.protocol).where(Treatment.id == treatment_id))
             protocol = self.protocol(key)
             values: dict[str, object] = {"performed_at": treated_at}
+            before = bool(protocol.before) and day_before_on_for_patient(session, patient_id)
         else:
             protocol = replan.protocol
             values = {"performed_at": treated_at, "protocol": replan.key}
+            before = replan.before
         session.execute(update(Treatment).where(Treatment.id == treatment_id).values(values))
-        planned = {p.key: p for p in plan(treated_at, protocol, zone, self.quiet, now)}
+        planned = {
+            p.key: p for p in plan(treated_at, protocol, zone, self.quiet, now, before=before)
+        }
         existing = {
             r.milestone: r
             for r in session.scalars(select(Reminder).where(Reminder.treatment_id == treatment_id))
@@ -412,13 +426,17 @@ class Planner:
                 stored.status = ReminderStatus.SKIPPED
                 stored.last_error = "not in the treatment's protocol any more"
         fresh = []
-        for milestone in protocol.timed:
+        for milestone in [*protocol.timed, *protocol.before]:
             row, new = existing.get(milestone.key), planned.get(milestone.key)
             if row is not None and row.status != ReminderStatus.PENDING:
                 continue
             if row is not None and new is None:
                 row.status = ReminderStatus.SKIPPED
-                row.last_error = "treatment time moved past this milestone"
+                row.last_error = (
+                    "no longer planned before the treatment"
+                    if milestone.kind == "before"
+                    else "treatment time moved past this milestone"
+                )
             elif row is not None and new is not None:
                 row.due_at = row.next_attempt_at = new.due_at
                 row.expires_at = new.expires_at

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -20,9 +21,17 @@ log = logging.getLogger(__name__)
 
 
 class Commands:
-    def __init__(self, talk: Talk, protocol: Protocol, *, emergency_number: str) -> None:
+    def __init__(
+        self,
+        talk: Talk,
+        protocol: Protocol,
+        protocols: Mapping[str, Protocol],
+        *,
+        emergency_number: str,
+    ) -> None:
         self.talk = talk
-        self.protocol = protocol
+        self.protocol = protocol  # the built-in, for a treatment whose key names nothing
+        self.protocols = protocols
         self.emergency_number = emergency_number
 
     async def send_plan(self, update: Update, context: Context, patient: ChatPatient) -> None:
@@ -33,7 +42,7 @@ class Commands:
             await self.talk.say(update, context, text("not_registered", patient.language))
             return
         message = plan_message(
-            self.protocol,
+            self.protocols.get(plan.protocol, self.protocol),
             plan.performed_at,
             plan.rows,
             ZoneInfo(patient.timezone),

@@ -95,10 +95,15 @@ class TelegramBot:
             first_name_fallback=protocol.first_name_fallback,
         )
         self.questions = TimeQuestions(self.talk)
-        self.commands = Commands(self.talk, protocol, emergency_number=emergency_number)
-        self.registration = Registration(self.talk, self.questions, planner, protocol)
+        # A patient's plan is shown with the protocol their treatment names (a clinic's own
+        # version, or the built-in `protocol`).
+        protocols = planner.protocols
+        self.commands = Commands(self.talk, protocol, protocols, emergency_number=emergency_number)
+        self.registration = Registration(self.talk, self.questions, planner)
         self.correction = TreatmentCorrection(self.talk, self.questions, planner, self.commands)
-        self.start = Start(self.talk, protocol, invites, self.registration, self.commands)
+        self.start = Start(
+            self.talk, protocol, protocols, invites, self.registration, self.commands
+        )
         self.free_text = FreeText(self.talk, inbound, emergency_number=emergency_number)
         self.questions.then.update(
             register=self.registration.time_chosen, treatment=self.correction.apply

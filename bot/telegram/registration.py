@@ -31,7 +31,6 @@ from bot.telegram.chat import (
 from bot.telegram.drafts import Draft
 from bot.telegram.time_questions import TimeQuestions
 from bot.telegram.views import confirmation_message, find_zone, format_local
-from messages.protocol import Protocol
 from messages.telegram_texts import LANGUAGE_NAMES, LANGUAGES, language_or_default, text
 from scheduler.localtime import localize
 from scheduler.planning import NewPatient, Planner, treatment_time_problem
@@ -44,13 +43,10 @@ MAX_NAME = 40
 
 
 class Registration:
-    def __init__(
-        self, talk: Talk, questions: TimeQuestions, planner: Planner, protocol: Protocol
-    ) -> None:
+    def __init__(self, talk: Talk, questions: TimeQuestions, planner: Planner) -> None:
         self.talk = talk
         self.questions = questions
-        self.planner = planner
-        self.protocol = protocol
+        self.planner = planner  # it knows each clinic's protocol
 
     async def begin(self, update: Update, context: Context, clinic: ClinicView) -> int:
         language = self.talk.guess_language(update, context)
@@ -141,8 +137,11 @@ class Registration:
         assert draft.local is not None
         zone = ZoneInfo(draft.zone)
         lang = draft.language
+        # What the clinic's new treatments get (its own protocol, else the built-in).
+        assert draft.clinic_id is not None
+        protocol = await asyncio.to_thread(self.planner.clinic_protocol, draft.clinic_id)
         message = confirmation_message(
-            self.protocol, localize(draft.local, zone), zone, self.talk.now(), lang
+            protocol, localize(draft.local, zone), zone, self.talk.now(), lang
         )
         buttons = keyboard(
             [
@@ -206,7 +205,7 @@ class Registration:
             store.touch(registration.patient_id, now)
             return registration.patient_id
         problem = treatment_time_problem(
-            treated, now, planner.default_protocol, ahead=timedelta(0)
+            treated, now, planner.clinic_protocol(draft.clinic_id), ahead=timedelta(0)
         )
         if problem:
             raise ValueError(problem)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -28,12 +29,14 @@ class Start:
         self,
         talk: Talk,
         protocol: Protocol,
+        protocols: Mapping[str, Protocol],
         invites: InviteRepository,
         registration: Registration,
         commands: Commands,
     ) -> None:
         self.talk = talk
-        self.protocol = protocol
+        self.protocol = protocol  # the built-in, for a treatment whose key names nothing
+        self.protocols = protocols
         self.invites = invites
         self.registration = registration
         self.commands = commands
@@ -72,11 +75,13 @@ class Start:
             key = "clinic_unknown" if token.startswith(CLINIC_PREFIX) else "invite_invalid"
             await talk.say(update, context, text(key, guess))
             return END
-        protocol = self.protocol
         zone = ZoneInfo(view.timezone)
         # The session that has happened (else the one booked ahead): a welcome shown now is
         # that session's, and one booked ahead gets its own when its time comes.
         plan = await asyncio.to_thread(talk.store.plan, view.id, now)
+        protocol = (
+            self.protocol if plan is None else self.protocols.get(plan.protocol, self.protocol)
+        )
         treated_at = plan.performed_at if plan is not None and plan.performed_at <= now else None
         passed = passed_milestones(treated_at, protocol, zone, now) if treated_at else []
         bound = await asyncio.to_thread(
