@@ -188,7 +188,11 @@ def build_adapters(
     if settings.sms_enabled:
         from bot.sms.adapter import SmsAdapter
 
-        adapters.append(SmsAdapter.from_settings(settings, core.db, inbound, core.clock))
+        adapters.append(
+            SmsAdapter.from_settings(
+                settings, core.db, inbound, core.clock, core.protocols, core.protocol
+            )
+        )
     if not adapters:
         console = ConsoleChannel(stream=console_stream or sys.stdout)
         log.info("no Telegram or Twilio credentials: reminders are printed to the console")

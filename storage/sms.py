@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from storage.conversations import InboundId, record_inbound_id
 from storage.db import Database
 from storage.models import Clinic, InboundMessage, Patient, Reminder
+from storage.plans import PatientPlan, patient_plan
 
 MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
 
@@ -25,6 +26,7 @@ class SmsContact:
     sms_opted_out: bool
     clinic_name: str
     clinic_phone: str
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class SmsStore:
                     Patient.sms_opted_out,
                     Clinic.name,
                     Clinic.phone,
+                    Patient.timezone,
                 )
                 .join(Clinic, Clinic.id == Patient.clinic_id)
                 .where(Patient.phone == phone, Patient.erased_at.is_(None))
@@ -58,8 +61,13 @@ class SmsStore:
             ).first()
         if row is None:
             return None
-        patient_id, language, opted_out, clinic_name, clinic_phone = row
-        return SmsContact(patient_id, language, bool(opted_out), clinic_name, clinic_phone)
+        patient_id, language, opted_out, clinic_name, clinic_phone, zone = row
+        return SmsContact(patient_id, language, bool(opted_out), clinic_name, clinic_phone, zone)
+
+    def plan(self, patient_id: int, now: datetime) -> PatientPlan | None:
+        """What PLAN answers: the current session's reminders and the next session."""
+        with self._db.session() as session:
+            return patient_plan(session, patient_id, now)
 
     def set_opted_out(
         self, phone: str, opted_out: bool, at: datetime, inbound_id: InboundId | None = None

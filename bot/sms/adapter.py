@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from bot.channel import InboundHandler
 from bot.sms.channel import SmsChannel, SmsSender
 from bot.sms.http import TWILIO_API_BASE_URL, RebasedTwilioHttpClient
 from bot.sms.webhooks import SmsWebhooks, WebhookConfig
+from messages.protocol import Protocol as CareProtocol
 from scheduler.clock import Clock
 from scheduler.ports import Channel
 from storage.db import Database
@@ -74,6 +75,8 @@ class SmsAdapter:
         *,
         rate_per_second: float,
         emergency_number: str,
+        protocols: Mapping[str, CareProtocol],
+        default_protocol: CareProtocol,
         default_language: str = "en",
     ) -> None:
         self.config = config
@@ -87,13 +90,22 @@ class SmsAdapter:
             store,
             inbound,
             clock,
+            protocols,
+            default_protocol,
         )
         self._http: RebasedTwilioHttpClient | None = None
 
     @classmethod
     def from_settings(
-        cls, settings: SmsSettings, db: Database, inbound: InboundHandler, clock: Clock
+        cls,
+        settings: SmsSettings,
+        db: Database,
+        inbound: InboundHandler,
+        clock: Clock,
+        protocols: Mapping[str, CareProtocol],
+        default_protocol: CareProtocol,
     ) -> SmsAdapter:
+        """`protocols`: every treatment's own by key, `default_protocol` the built-in."""
         if not (
             settings.sms_enabled and settings.twilio_account_sid and settings.twilio_auth_token
         ):
@@ -116,6 +128,8 @@ class SmsAdapter:
             clock,
             rate_per_second=settings.sms_rate_per_second,
             emergency_number=settings.emergency_number,
+            protocols=protocols,
+            default_protocol=default_protocol,
             default_language=settings.default_language,
         )
 

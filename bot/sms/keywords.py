@@ -1,4 +1,5 @@
-"""Carrier keywords (STOP, START, HELP and their Spanish use) recognised in an inbound text.
+"""Keywords recognised in an inbound text: the carriers' (STOP, START, HELP and their
+Spanish use) and PLAN.
 
 Only a message that *is* a keyword counts ("Stop", "STOP!", "baja por favor"): a question
 that merely contains the word ("when can I stop using sunscreen?") goes to the
@@ -12,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["stop", "start", "help"]
+Kind = Literal["stop", "start", "help", "plan"]
 
 # Twilio's standard keywords (which its own opt-out handling also acts on), the phrases
 # carriers and the FCC's 2025 rules treat as a clear request to opt out, and Spanish use.
@@ -43,6 +44,12 @@ _KEYWORDS: dict[Kind, dict[str, frozenset[str]]] = {
     "help": {
         "en": frozenset({"HELP", "INFO"}),
         "es": frozenset({"AYUDA"}),
+    },
+    # Ours, not a carrier's: the patient's next steps and session. PLAN is the same word in
+    # both languages, so it is answered in the patient's own.
+    "plan": {
+        "en": frozenset({"PLAN", "MY PLAN"}),
+        "es": frozenset({"MI PLAN"}),
     },
 }
 

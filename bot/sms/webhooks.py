@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
@@ -38,9 +39,12 @@ from bot.sms import delivery
 from bot.sms.keywords import Keyword, keyword
 from messages import gsm7
 from messages.inbound_text import SMS_MAX_CHARS, clean_inbound
+from messages.protocol import Protocol
+from messages.sms_plan import plan_text
 from messages.sms_texts import sms_text
 from scheduler.clock import Clock
 from storage.sms import SmsContact, SmsStore
+from storage.values import ReminderStatus
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +118,22 @@ def twiml(text: str | None = None) -> Response:
 
 class SmsWebhooks:
     def __init__(
-        self, config: WebhookConfig, store: SmsStore, inbound: InboundHandler, clock: Clock
+        self,
+        config: WebhookConfig,
+        store: SmsStore,
+        inbound: InboundHandler,
+        clock: Clock,
+        protocols: Mapping[str, Protocol],
+        default_protocol: Protocol,
     ) -> None:
+        """`protocols`: every treatment's own protocol by key (PLAN names its steps);
+        `default_protocol` for a key no longer known."""
         self.config = config
         self.store = store
         self.inbound = inbound
         self.clock = clock
+        self.protocols = protocols
+        self.default_protocol = default_protocol
         self._validator = RequestValidator(config.auth_token)
 
     def routes(self) -> Sequence[BaseRoute]:
@@ -246,6 +260,13 @@ class SmsWebhooks:
             log.info("inbound sms %s: help for patient %s", message_sid, contact.patient_id)
             await self._record_only(source, now)
             return self._text("help", language, contact)
+        if word is not None and word.kind == "plan":
+            log.info("inbound sms %s: plan for patient %s", message_sid, contact.patient_id)
+            # Off the event loop: the plan is read, and a clinic's protocol may be loaded.
+            plan = await asyncio.to_thread(self._plan, contact, language, now)
+            await self._record_only(source, now)
+            # Twilio would refuse a reply to a number that opted out.
+            return None if contact.sms_opted_out else plan
         if not text.strip():
             await self._record_only(source, now)
             return self._text("media_only", language, contact) if has_media else None
@@ -277,6 +298,20 @@ class SmsWebhooks:
         )
         if not recorded:
             raise AlreadyProcessed(source)
+
+    def _plan(self, contact: SmsContact, language: str, now: datetime) -> str:
+        plan = self.store.plan(contact.patient_id, now)
+        if plan is None:  # every session of theirs was cancelled
+            return self._text("plan_none", language, contact)
+        pending = [(r.milestone, r.due_at) for r in plan.rows if r.status == ReminderStatus.PENDING]
+        return plan_text(
+            self.protocols.get(plan.protocol, self.default_protocol),
+            pending,
+            plan.next_session,
+            ZoneInfo(contact.timezone),
+            now,
+            language,
+        )
 
     def _text(self, key: str, language: str, contact: SmsContact) -> str:
         return sms_text(

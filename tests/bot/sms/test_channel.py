@@ -15,6 +15,7 @@ import pytest
 from bot.sms.adapter import SmsAdapter, TwilioConfig
 from bot.sms.channel import SmsSender, is_earlier_copy, validity_seconds
 from bot.sms.http import RebasedTwilioHttpClient
+from messages.protocol_files import load_protocol
 from scheduler.clock import FakeClock
 from scheduler.ports import OutboundMessage, SendResult, SendStatus
 from storage.db import Database
@@ -50,8 +51,16 @@ def make_adapter(
         timeout_seconds=timeout,
     )
     store = SmsStore(Database(sqlite_url))
+    protocol = load_protocol(None)
     return SmsAdapter(
-        config, store, ScriptedConversations(), clock, rate_per_second=1, emergency_number="911"
+        config,
+        store,
+        ScriptedConversations(),
+        clock,
+        rate_per_second=1,
+        emergency_number="911",
+        protocols={protocol.name: protocol},
+        default_protocol=protocol,
     )
 
 

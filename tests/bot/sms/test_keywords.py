@@ -50,6 +50,14 @@ def test_help_words(text: str, language: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "language"),
+    [("PLAN", "en"), ("plan please", "en"), ("My plan", "en"), ("Plan.", "en"), ("Mi plan", "es")],
+)
+def test_plan_words(text: str, language: str) -> None:
+    assert keyword(text) == Keyword("plan", language)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "When can I stop using sunscreen?",
@@ -57,6 +65,8 @@ def test_help_words(text: str, language: str) -> None:
         "Can I end my skincare routine early?",
         "yes it is red",
         "help my face is swollen",
+        "what is my plan for tomorrow?",
+        "cual es mi plan",
         "stopp",
         "",
         "   ",

@@ -12,6 +12,10 @@ VALUES = {
     "clinic_name": LONG_CLINIC_NAME,
     "clinic_phone": "+15551234567",
     "emergency_number": "911",
+    # PLAN's pieces (messages.sms_plan lists as many steps as fit; see tests/bot/sms/test_plan.py)
+    "steps": "- Keep protecting your skin from the sun: el mié 30 dic a las 23:00",
+    "title": "Keep protecting your skin from the sun",
+    "when": "el mié 30 dic a las 23:00",
 }
 
 
@@ -42,3 +46,8 @@ def test_an_unknown_language_falls_back_to_english() -> None:
 def test_help_says_how_to_stop_in_the_patients_language() -> None:
     assert "Reply STOP" in sms_text("help", "en", **VALUES)
     assert "Responde BAJA" in sms_text("help", "es", **VALUES)
+
+
+def test_help_tells_how_to_see_the_plan() -> None:
+    assert "PLAN for your next steps" in sms_text("help", "en", **VALUES)
+    assert "PLAN para ver tus proximos pasos" in sms_text("help", "es", **VALUES)
