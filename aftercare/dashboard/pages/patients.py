@@ -262,7 +262,8 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
             treated_at = parse_treatment_at(typed, zone)
         except ValueError as exc:
             return text("patients.treatment.unreadable", reason=str(exc))
-        problem = treatment_window_problem(treated_at, now, core.protocol)
+        own = core.protocols.get(record.treatment.protocol, core.protocol)  # its version
+        problem = treatment_window_problem(treated_at, now, own)
         if problem is not None:
             return text("patients.treatment.refused", reason=problem)
         return Rescheduling(
@@ -281,6 +282,7 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
             )
         found = await asyncio.to_thread(preview, dashboard.db, core.planner, change, now)
         assert record.treatment is not None
+        protocol = core.protocols.get(record.treatment.protocol, core.protocol)
         return await render(
             request,
             "patient_treatment.html",
@@ -292,7 +294,7 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
             after=local_time(change.treated_at, staff.zone),
             changes=[
                 {
-                    "label": milestone_label(c.milestone, core.protocol),
+                    "label": milestone_label(c.milestone, protocol),
                     "kind": c.kind,
                     "kind_label": text(f"patients.change.{c.kind}"),
                     "before": local_time(c.before, staff.zone) if c.before else "",
