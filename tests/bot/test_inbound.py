@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
 
 from aftercare.wiring import Core, build_inbound
 from bot.channel import InboundHandler
@@ -14,8 +13,8 @@ from bot.memory import MemoryChannel
 from scheduler.clock import FakeClock
 from scheduler.planning import NewPatient
 from scheduler.ports import Channel, SendResult
-from storage.models import Clinic, Conversation, Escalation
 from storage.patients import ClinicView
+from tests.bot.conversation_kit import conversations, escalations, set_staff_contacts
 
 PHONE = "+15559876543"
 CHAT_ID = -100123
@@ -51,21 +50,6 @@ def patient_id(core: Core, clinic: ClinicView, clock: FakeClock) -> int:
     return registration.patient_id
 
 
-def staff(core: Core, clinic: ClinicView, **values: object) -> None:
-    with core.db.session() as session:
-        session.execute(update(Clinic).where(Clinic.id == clinic.id).values(**values))
-
-
-def escalations(core: Core) -> list[Escalation]:
-    with core.db.session() as session:
-        return list(session.scalars(select(Escalation).order_by(Escalation.id)))
-
-
-def conversations(core: Core) -> list[Conversation]:
-    with core.db.session() as session:
-        return list(session.scalars(select(Conversation).order_by(Conversation.id)))
-
-
 async def test_a_red_flag_replies_at_once_records_and_alerts_the_clinic_without_patient_data(
     core: Core,
     clinic: ClinicView,
@@ -74,7 +58,7 @@ async def test_a_red_flag_replies_at_once_records_and_alerts_the_clinic_without_
     patient_id: int,
     clock: FakeClock,
 ) -> None:
-    staff(core, clinic, staff_telegram_chat_id=CHAT_ID)
+    set_staff_contacts(core.db, clinic.id, staff_telegram_chat_id=CHAT_ID)
     text = "there's yellow pus on my cheek and it feels hot"
 
     answer = await handler.handle(channel="sms", text=text, patient_id=patient_id)
@@ -84,12 +68,12 @@ async def test_a_red_flag_replies_at_once_records_and_alerts_the_clinic_without_
     assert answer.topic == "red_flag"
     assert "Glow Skin Clinic on +15551234567" in answer.text
     # The stored escalation, tied to the stored conversation.
-    [conversation] = conversations(core)
+    [conversation] = conversations(core.db)
     assert (conversation.patient_id, conversation.clinic_id) == (patient_id, clinic.id)
     assert conversation.inbound_text == text
     assert conversation.reply_text == answer.text
     assert conversation.escalated
-    [escalation] = escalations(core)
+    [escalation] = escalations(core.db)
     assert escalation.category == "red_flag"
     assert (escalation.patient_id, escalation.clinic_id) == (patient_id, clinic.id)
     assert escalation.conversation_id == conversation.id
@@ -115,11 +99,11 @@ async def test_repeated_messages_do_not_flood_the_clinic(
     patient_id: int,
     clock: FakeClock,
 ) -> None:
-    staff(core, clinic, staff_sms_number="+15550001111")
+    set_staff_contacts(core.db, clinic.id, staff_sms_number="+15550001111")
     for _ in range(3):
         await handler.handle(channel="telegram", text="I have a fever", patient_id=patient_id)
         clock.advance(timedelta(minutes=10))
-    assert len(escalations(core)) == 3  # every one is on record
+    assert len(escalations(core.db)) == 3  # every one is on record
     assert len(channels["sms"].sent) == 1  # the clinic heard once
 
     # An emergency is a different matter: it alerts even within the hour.
@@ -139,14 +123,14 @@ async def test_a_failed_alert_is_tried_again_on_the_next_message(
     channels: dict[str, MemoryChannel],
     patient_id: int,
 ) -> None:
-    staff(core, clinic, staff_telegram_chat_id=CHAT_ID)
+    set_staff_contacts(core.db, clinic.id, staff_telegram_chat_id=CHAT_ID)
     channels["telegram"].script(SendResult.transient("timeout"))
     answer = await handler.handle(channel="sms", text="blisters!", patient_id=patient_id)
     assert answer.escalated  # the patient is answered whatever happens to the alert
-    assert escalations(core)[0].alerted_at is None
+    assert escalations(core.db)[0].alerted_at is None
     await handler.handle(channel="sms", text="blisters!", patient_id=patient_id)
     assert len(channels["telegram"].sent) == 1
-    assert escalations(core)[1].alerted_at is not None
+    assert escalations(core.db)[1].alerted_at is not None
 
 
 async def test_a_clinic_without_staff_channel_gets_a_log_line_with_ids_only(
@@ -159,7 +143,7 @@ async def test_a_clinic_without_staff_channel_gets_a_log_line_with_ids_only(
 ) -> None:
     caplog.set_level(logging.INFO)
     await handler.handle(channel="sms", text="my face is covered in hives", patient_id=patient_id)
-    [escalation] = escalations(core)
+    [escalation] = escalations(core.db)
     assert f"Escalation {escalation.id} (red flag) for patient {patient_id}" in caplog.text
     assert "hives" not in caplog.text
     assert PHONE not in caplog.text
@@ -176,13 +160,13 @@ async def test_a_question_is_answered_on_the_patients_timeline_and_recorded(
     assert answer.topic == "exercise"
     assert "from Wed 4 Mar at 10:00 am" in answer.text
     assert not answer.escalated
-    [conversation] = conversations(core)
+    [conversation] = conversations(core.db)
     assert (conversation.topic, conversation.language, conversation.escalated) == (
         "exercise",
         "en",
         False,
     )
-    assert escalations(core) == []
+    assert escalations(core.db) == []
 
 
 async def test_an_unknown_sender_gets_general_answers_and_no_clinic_is_alerted(
@@ -195,14 +179,14 @@ async def test_an_unknown_sender_gets_general_answers_and_no_clinic_is_alerted(
     assert answer.topic == "makeup"
     urgent = await handler.handle(channel="telegram", text="tengo fiebre", patient_id=None)
     assert urgent.escalated
-    [escalation] = escalations(core)
+    [escalation] = escalations(core.db)
     assert (escalation.patient_id, escalation.clinic_id, escalation.alerted_at) == (
         None,
         None,
         None,
     )
     assert channels["telegram"].sent == channels["sms"].sent == []
-    assert [c.patient_id for c in conversations(core)] == [None, None]
+    assert [c.patient_id for c in conversations(core.db)] == [None, None]
 
 
 async def test_a_patient_id_that_does_not_exist_is_treated_as_unknown(
@@ -210,4 +194,4 @@ async def test_a_patient_id_that_does_not_exist_is_treated_as_unknown(
 ) -> None:
     answer = await handler.handle(channel="sms", text="makeup?", patient_id=999_999)
     assert answer.text.startswith("Makeup can go back on 24 hours")
-    assert conversations(core)[0].patient_id is None
+    assert conversations(core.db)[0].patient_id is None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from scheduler.ports import Channel
 from scheduler.rate_limit import RateLimiter
 from scheduler.service import DispatchService
 from storage.patients import ClinicView
+from tests.bot.conversation_kit import set_staff_contacts
 from tests.conftest import make_settings
 from tests.fakes.twilio_api import FakeTwilioApi
 
@@ -34,6 +36,7 @@ PUBLIC_BASE_URL = "https://aftercare.example.org"
 # What the app sees behind the proxy: not the URL Twilio signed.
 FORWARDED_BASE_URL = "http://10.0.0.7:8000"
 PATIENT_PHONE = "+15550001111"
+STAFF_PHONE = "+15557770000"  # where alert_staff_by_sms sends the clinic's alerts
 
 
 @dataclass
@@ -65,6 +68,15 @@ class ScriptedConversations:
         if self.fail:
             raise RuntimeError("conversation core is down")
         return InboundReply(self.reply, "makeup", False, language or "en")
+
+
+def replies(response: httpx.Response) -> list[str]:
+    """The message bodies of a TwiML answer."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(response.text)
+    assert root.tag == "Response"
+    return [element.text or "" for element in root.iter("Message")]
 
 
 def sign(url: str, params: Mapping[str, str], token: str = AUTH_TOKEN) -> str:
@@ -121,6 +133,14 @@ class SmsHarness:
             params["ErrorCode"] = error_code
         path = "/twilio/status" + (f"?reminder={reminder_id}" if reminder_id else "")
         return await self.post_signed(path, params)
+
+    def alert_staff_by_sms(self, phone: str = STAFF_PHONE) -> None:
+        """The clinic's staff are alerted by SMS at `phone`."""
+        set_staff_contacts(self.core.db, self.clinic.id, staff_sms_number=phone)
+
+    def staff_alerts(self, phone: str = STAFF_PHONE) -> list[str]:
+        """The texts sent to the staff's phone so far."""
+        return [r.form["Body"] for r in self.api.created if r.form["To"] == phone]
 
     def register(
         self,

@@ -4,18 +4,17 @@ reminder; STOP after a check-in is an opt-out, not an answer."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from aftercare.wiring import build_inbound
 from messages import gsm7
 from messages.first_sms import OPT_OUT_LINES
 from scheduler.ports import Channel
 from storage.checkins import CheckinRepository
-from storage.models import Clinic, Patient, Reminder
-from tests.bot.sms.conftest import PATIENT_PHONE, SmsFactory, SmsHarness, at_local
+from storage.models import Patient, Reminder
+from tests.bot.sms.conftest import PATIENT_PHONE, SmsFactory, SmsHarness, at_local, replies
 
 ENGLISH_LINE = "\nReply STOP to opt out, HELP for help."
 SPANISH_LINE = "\nResponde BAJA para salir, AYUDA: ayuda."
@@ -115,10 +114,6 @@ async def test_a_check_in_due_in_quiet_hours_waits_for_the_morning(
     assert sum("Reply 1 = as expected" in body for body in bodies(sms)) == 1
 
 
-def reply_of(body: str) -> list[str]:
-    return [element.text or "" for element in ET.fromstring(body).iter("Message")]
-
-
 async def test_stop_after_a_check_in_opts_out_and_is_no_answer(sms_factory: SmsFactory) -> None:
     sms = await sms_factory()
     channels: dict[str, Channel] = {"sms": sms.adapter.channel}
@@ -131,7 +126,7 @@ async def test_stop_after_a_check_in_opts_out_and_is_no_answer(sms_factory: SmsF
 
     response = await sms.text_in("STOP")
 
-    assert response.status_code == 200 and reply_of(response.text) == []
+    assert replies(response) == []
     with sms.core.db.session() as session:
         patient = session.get(Patient, patient_id)
         assert patient is not None and patient.sms_opted_out
@@ -151,11 +146,7 @@ async def test_a_check_in_answered_by_text_is_recorded_and_3_alerts_the_clinic(
     sms = await sms_factory()
     channels: dict[str, Channel] = {"sms": sms.adapter.channel}
     sms.adapter.webhooks.inbound = build_inbound(sms.core, channels)
-    staff = "+15557770000"
-    with sms.core.db.session() as session:
-        session.execute(
-            update(Clinic).where(Clinic.id == sms.clinic.id).values(staff_sms_number=staff)
-        )
+    sms.alert_staff_by_sms()
     patient_id = sms.register()
     await sms.dispatcher.dispatch_due()
     sms.clock.advance(timedelta(hours=23))
@@ -163,9 +154,9 @@ async def test_a_check_in_answered_by_text_is_recorded_and_3_alerts_the_clinic(
 
     response = await sms.text_in("3")
 
-    [answer] = reply_of(response.text)
+    [answer] = replies(response)
     assert "needs your clinic's attention now" in answer
-    [alert] = bodies(sms, staff)
+    [alert] = sms.staff_alerts()
     assert alert.startswith("Escalation ") and "(red flag)" in alert
     rows = reminder_rows(sms, patient_id)
     [stored] = CheckinRepository(sms.core.db).answers(rows["checkin_24h"].treatment_id)

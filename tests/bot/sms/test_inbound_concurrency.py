@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select
 
 from aftercare.wiring import Core, build_inbound
 from bot.alerts import StaffAlerter
@@ -19,23 +19,14 @@ from bot.inbound import Conversations
 from messages.protocol import Protocol
 from scheduler.ports import Channel
 from storage.conversations import ConversationRepository
-from storage.models import Clinic, Conversation, Escalation
+from storage.models import Conversation, Escalation
 from tests.bot.sms.conftest import SmsFactory, SmsHarness
-
-STAFF_PHONE = "+15557770000"
 
 
 def with_staff_phone(sms: SmsHarness) -> SmsHarness:
-    with sms.core.db.session() as session:
-        session.execute(
-            update(Clinic).where(Clinic.id == sms.clinic.id).values(staff_sms_number=STAFF_PHONE)
-        )
+    sms.alert_staff_by_sms()
     sms.register()
     return sms
-
-
-def staff_alerts(sms: SmsHarness) -> list[str]:
-    return [r.form["Body"] for r in sms.api.created if r.form["To"] == STAFF_PHONE]
 
 
 # -- the alert race -----------------------------------------------------------------------
@@ -78,7 +69,7 @@ async def test_two_warning_signs_at_the_same_moment_alert_the_clinic_once(
     assert len(conversations) == 2
     assert {e.category for e in escalations} == {"red_flag"} and len(escalations) == 2
     assert len([e for e in escalations if e.alerted_at is not None]) == 1
-    assert len(staff_alerts(sms)) == 1
+    assert len(sms.staff_alerts()) == 1
 
 
 async def test_an_emergency_still_alerts_within_the_hour_of_a_red_flag(sms: SmsHarness) -> None:
@@ -88,7 +79,7 @@ async def test_an_emergency_still_alerts_within_the_hour_of_a_red_flag(sms: SmsH
     sms.clock.advance(60)
     await sms.text_in("I can't breathe")
 
-    alerts = staff_alerts(sms)
+    alerts = sms.staff_alerts()
     assert len(alerts) == 2
     assert "EMERGENCY" in alerts[1]
 
@@ -97,10 +88,10 @@ async def test_after_the_quiet_hour_the_same_sign_alerts_again(sms: SmsHarness) 
     await sms.text_in("I have a fever")
     sms.clock.advance(59 * 60)
     await sms.text_in("still a fever")
-    assert len(staff_alerts(sms)) == 1
+    assert len(sms.staff_alerts()) == 1
     sms.clock.advance(2 * 60)
     await sms.text_in("the fever is back")
-    assert len(staff_alerts(sms)) == 2
+    assert len(sms.staff_alerts()) == 2
 
 
 async def test_an_alert_that_could_not_be_sent_is_sent_with_the_next_message(
@@ -108,11 +99,11 @@ async def test_an_alert_that_could_not_be_sent_is_sent_with_the_next_message(
 ) -> None:
     sms.api.fail_next(500)
     await sms.text_in("I have a fever")
-    assert staff_alerts(sms) == []
+    assert sms.staff_alerts() == []
 
     await sms.text_in("I have a fever")
 
-    assert len(staff_alerts(sms)) == 1
+    assert len(sms.staff_alerts()) == 1
 
 
 # -- off the event loop -------------------------------------------------------------------

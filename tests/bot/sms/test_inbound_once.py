@@ -5,23 +5,16 @@ message did, so a redelivery is either recognised (everything was stored) or pro
 from __future__ import annotations
 
 import asyncio
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
-import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from aftercare.wiring import build_inbound
 from storage.models import Conversation, Escalation, InboundMessage, Patient
-from tests.bot.sms.conftest import SmsFactory, SmsHarness
+from tests.bot.conversation_kit import conversation_store_down
+from tests.bot.sms.conftest import SmsFactory, SmsHarness, replies
 
 SID = "SM" + "0a1b2c3d" * 4
-
-
-def replies(response: httpx.Response) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
 
 
 def count(sms: SmsHarness, table: type[object]) -> int:
@@ -36,55 +29,14 @@ async def sms(sms_factory: SmsFactory) -> SmsHarness:
     return sms
 
 
-@pytest.fixture
-def conversations_refused(sms: SmsHarness) -> Iterator[None]:
-    """The database refuses new conversation rows (a trigger) until the test ends."""
-    with sms.core.db.session() as session:
-        if sms.core.db.dialect == "sqlite":
-            session.execute(
-                text(
-                    "CREATE TRIGGER refuse_conversation BEFORE INSERT ON conversation "
-                    "BEGIN SELECT RAISE(ABORT, 'conversation store is down'); END"
-                )
-            )
-        else:
-            session.execute(
-                text(
-                    "CREATE FUNCTION refuse_conversation() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'conversation store is down'; END $$"
-                )
-            )
-            session.execute(
-                text(
-                    "CREATE TRIGGER refuse_conversation BEFORE INSERT ON conversation "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_conversation()"
-                )
-            )
-    yield
-    with sms.core.db.session() as session:
-        if sms.core.db.dialect == "sqlite":
-            session.execute(text("DROP TRIGGER IF EXISTS refuse_conversation"))
-        else:
-            session.execute(text("DROP TRIGGER IF EXISTS refuse_conversation ON conversation"))
-            session.execute(text("DROP FUNCTION IF EXISTS refuse_conversation()"))
-
-
-def allow_conversations(sms: SmsHarness) -> None:
-    with sms.core.db.session() as session:
-        if sms.core.db.dialect == "sqlite":
-            session.execute(text("DROP TRIGGER refuse_conversation"))
-        else:
-            session.execute(text("DROP TRIGGER refuse_conversation ON conversation"))
-
-
 async def test_a_red_flag_that_could_not_be_stored_is_processed_when_twilio_retries(
-    sms: SmsHarness, conversations_refused: None
+    sms: SmsHarness,
 ) -> None:
-    failed = await sms.text_in("there's yellow pus on my cheek", sid=SID)
+    with conversation_store_down(sms.core.db):
+        failed = await sms.text_in("there's yellow pus on my cheek", sid=SID)
     assert failed.status_code == 500
     assert count(sms, InboundMessage) == 0  # nothing says it was processed
 
-    allow_conversations(sms)
     [answer] = replies(await sms.text_in("there's yellow pus on my cheek", sid=SID))
 
     assert "Glow Skin Clinic" in answer

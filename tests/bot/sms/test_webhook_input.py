@@ -9,50 +9,25 @@ writes the patient's words to the logs.
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from urllib.parse import quote
 
-import httpx
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select
 
 from aftercare.wiring import build_inbound
 from messages.inbound_text import SMS_MAX_CHARS
-from storage.models import Clinic, Conversation, Escalation, InboundMessage
-from tests.bot.sms.conftest import ACCOUNT_SID, PATIENT_PHONE, SmsFactory, SmsHarness
+from storage.models import InboundMessage
+from tests.bot.conversation_kit import conversation_store_down, conversations, escalations
+from tests.bot.sms.conftest import ACCOUNT_SID, PATIENT_PHONE, SmsFactory, SmsHarness, replies
 
-STAFF_PHONE = "+15557770000"
 ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-
-
-def replies(response: httpx.Response) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
-
-
-def conversations(sms: SmsHarness) -> list[Conversation]:
-    with sms.core.db.session() as session:
-        return list(session.scalars(select(Conversation).order_by(Conversation.id)))
-
-
-def escalations(sms: SmsHarness) -> list[Escalation]:
-    with sms.core.db.session() as session:
-        return list(session.scalars(select(Escalation).order_by(Escalation.id)))
-
-
-def staff_alerts(sms: SmsHarness) -> list[str]:
-    return [r.form["Body"] for r in sms.api.created if r.form["To"] == STAFF_PHONE]
 
 
 @pytest.fixture
 async def core_sms(sms_factory: SmsFactory) -> SmsHarness:
     """The SMS webhooks answered by the real conversation core; staff alerted by SMS."""
     sms = await sms_factory(inbound=build_inbound)
-    with sms.core.db.session() as session:
-        session.execute(
-            update(Clinic).where(Clinic.id == sms.clinic.id).values(staff_sms_number=STAFF_PHONE)
-        )
+    sms.alert_staff_by_sms()
     sms.register()
     return sms
 
@@ -65,12 +40,12 @@ async def test_a_nul_byte_in_a_red_flag_still_reaches_the_clinic(core_sms: SmsHa
     [answer] = replies(await core_sms.text_in("I have pus\x00 and fever"))
 
     assert "Glow Skin Clinic on +15551234567" in answer
-    [conversation] = conversations(core_sms)
+    [conversation] = conversations(core_sms.core.db)
     assert conversation.inbound_text == "I have pus and fever"
-    [escalation] = escalations(core_sms)
+    [escalation] = escalations(core_sms.core.db)
     assert escalation.conversation_id == conversation.id
     assert escalation.alerted_at is not None
-    assert len(staff_alerts(core_sms)) == 1
+    assert len(core_sms.staff_alerts()) == 1
 
 
 @pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85"])
@@ -79,7 +54,7 @@ async def test_control_characters_are_removed_before_the_text_is_used(
 ) -> None:
     replies(await core_sms.text_in(f"can I{control} wear makeup?"))
 
-    [conversation] = conversations(core_sms)
+    [conversation] = conversations(core_sms.core.db)
     assert conversation.inbound_text is not None
     assert conversation.inbound_text.startswith("can I") and "makeup" in conversation.inbound_text
     assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in conversation.inbound_text)
@@ -91,17 +66,17 @@ async def test_a_text_longer_than_an_sms_can_be_is_cut_to_1600_characters(
 ) -> None:
     replies(await core_sms.text_in("I have pus and a fever " + "a" * 20_000))
 
-    [conversation] = conversations(core_sms)
+    [conversation] = conversations(core_sms.core.db)
     assert conversation.inbound_text is not None
     assert len(conversation.inbound_text) == SMS_MAX_CHARS
-    assert len(escalations(core_sms)) == 1
+    assert len(escalations(core_sms.core.db)) == 1
 
 
 @pytest.mark.parametrize("sender", ["+1555\x000001111", "+1" + "5" * 100])
 async def test_a_sender_that_is_no_phone_number_gets_400(core_sms: SmsHarness, sender: str) -> None:
     response = await core_sms.text_in("I have a fever", phone=sender)
     assert response.status_code == 400
-    assert conversations(core_sms) == []
+    assert conversations(core_sms.core.db) == []
 
 
 # -- ids ----------------------------------------------------------------------------------
@@ -118,7 +93,7 @@ async def test_a_message_sid_that_no_twilio_message_has_gets_400(
     response = await core_sms.text_in("I have a fever", sid=sid)
 
     assert response.status_code == 400
-    assert conversations(core_sms) == []
+    assert conversations(core_sms.core.db) == []
     with core_sms.core.db.session() as session:
         assert session.scalar(select(func.count()).select_from(InboundMessage)) == 0
 
@@ -168,39 +143,17 @@ async def test_a_status_callback_error_code_that_is_not_a_number_gets_400(
 # -- logs ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def conversations_refused(core_sms: SmsHarness) -> Iterator[None]:
-    """PostgreSQL refuses every new conversation row, so the inbound path fails mid-way
-    with a statement whose parameters are the patient's words."""
-    with core_sms.core.db.session() as session:
-        session.execute(
-            text(
-                "CREATE FUNCTION refuse_conversation() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'conversation store is down'; END $$"
-            )
-        )
-        session.execute(
-            text(
-                "CREATE TRIGGER refuse_conversation BEFORE INSERT ON conversation "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_conversation()"
-            )
-        )
-    yield
-    with core_sms.core.db.session() as session:
-        session.execute(text("DROP TRIGGER refuse_conversation ON conversation"))
-        session.execute(text("DROP FUNCTION refuse_conversation()"))
-
-
 @ON_POSTGRESQL
 async def test_a_failing_statement_on_postgresql_never_logs_the_patients_words(
-    core_sms: SmsHarness, conversations_refused: None, caplog: pytest.LogCaptureFixture
+    core_sms: SmsHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     # INFO is where SQLAlchemy logs each statement with its parameters (off by default).
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
     words = "yellow pus on my left cheek"
 
-    response = await core_sms.text_in(words)
+    with conversation_store_down(core_sms.core.db):
+        response = await core_sms.text_in(words)
 
     assert response.status_code == 500  # Twilio retries it
     assert "conversation store is down" in caplog.text  # the failure itself is logged
