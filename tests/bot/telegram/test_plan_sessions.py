@@ -138,3 +138,20 @@ def test_the_next_session_is_named_in_the_patients_language_and_zone() -> None:
     )
     assert message.splitlines()[-1] == "📅 Tu próxima sesión: <b>lun 30 mar, 10:30</b>"
     assert "próxima sesión" not in plan_message(protocol, treated, rows, madrid, now, "es")
+
+
+async def test_self_registration_takes_past_times_only_even_after_a_zone_change(
+    adapter: TelegramAdapter, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView
+) -> None:
+    """Clinics enroll appointments ahead; a patient registers after their treatment, so a
+    time that turns out to be ahead once the zone is changed is still refused."""
+    chat = Chat(fake_api)
+    await chat.says("/start c_glow", replies=2)
+    [ask_zone] = await chat.says("today 9:30")  # 10:00 in New York: half an hour ago
+    assert "Mon 2 Mar, 09:30" in ask_zone.text
+    await chat.taps("r:zone:change")
+    # 09:30 in Los Angeles is 12:30 in New York: still ahead, refused as soon as it is known.
+    refusal, ask_again = await chat.says("Los Angeles", replies=2)
+    assert "still ahead of us" in refusal.text
+    assert "When was your treatment?" in ask_again.text
+    assert treatment_ids(tg_core) == []
