@@ -4,15 +4,18 @@ reminder outbox, resolving, and clinic scoping."""
 from __future__ import annotations
 
 import html
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from scheduler.clock import FakeClock
 from storage.audit import AuditQuery
 from storage.models import Escalation, Reminder
 from storage.values import STAFF_REPLY
-from tests.aftercare.dashboard.conftest import Site
+from tests.aftercare.dashboard.conftest import Browser, Site
 from tests.storage.escalation_kit import enroll, escalate
 
 NURSE = "nurse@glow.example"
@@ -25,6 +28,34 @@ def replies(site: Site) -> list[Reminder]:
                 select(Reminder).where(Reminder.milestone == STAFF_REPLY).order_by(Reminder.id)
             )
         )
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An open escalation of one of the clinic's patients, on the dashboard at `path`."""
+
+    patient_id: int
+    escalation_id: int
+
+    @property
+    def path(self) -> str:
+        return f"/app/escalations/{self.escalation_id}"
+
+
+@pytest.fixture
+def swollen(site: Site, clock: FakeClock) -> Opened:
+    """Glow's patient P1 wrote "swollen": a red flag, open."""
+    patient = enroll(site.core, site.clinic, "P1", clock.now()).patient_id
+    return Opened(patient, escalate(site.core, site.clinic, patient, "swollen", clock.now()))
+
+
+@pytest.fixture
+async def nurse(site: Site) -> AsyncIterator[Browser]:
+    """A nurse of the clinic, signed in."""
+    site.add_staff(NURSE)
+    async with site.client() as browser:
+        await browser.sign_in(NURSE)
+        yield browser
 
 
 def audited(site: Site, action: str) -> list[tuple[str | None, str | None]]:
@@ -101,20 +132,14 @@ async def test_an_escalation_shows_the_whole_conversation_in_the_clinics_zone(
 
 
 async def test_a_reply_is_queued_once_in_the_outbox_with_its_text_and_its_author(
-    site: Site, clock: FakeClock
+    site: Site, swollen: Opened, nurse: Browser
 ) -> None:
-    core, clinic = site.core, site.clinic
-    patient = enroll(core, clinic, "P1", clock.now()).patient_id
-    escalation_id = escalate(core, clinic, patient, "swollen", clock.now())
-    site.add_staff(NURSE)
-    path = f"/app/escalations/{escalation_id}"
+    escalation_id, path = swollen.escalation_id, swollen.path
 
-    async with site.client() as nurse:
-        await nurse.sign_in(NURSE)
-        sent = await nurse.post_form(
-            f"{path}/reply", {"text": "  Hi Ana,\r\nplease call us today.\r\n"}, token_from=path
-        )
-        after = await nurse.get(sent.headers["location"])
+    sent = await nurse.post_form(
+        f"{path}/reply", {"text": "  Hi Ana,\r\nplease call us today.\r\n"}, token_from=path
+    )
+    after = await nurse.get(sent.headers["location"])
 
     assert sent.status_code == 303
     assert sent.headers["location"] == f"{path}?notice=reply.queued#conversation"
@@ -131,19 +156,13 @@ async def test_a_reply_is_queued_once_in_the_outbox_with_its_text_and_its_author
 
 
 async def test_an_sms_reply_that_does_not_fit_is_refused_with_the_reason_and_kept(
-    site: Site, clock: FakeClock
+    site: Site, swollen: Opened, nurse: Browser
 ) -> None:
-    core, clinic = site.core, site.clinic
-    patient = enroll(core, clinic, "P1", clock.now()).patient_id
-    escalation_id = escalate(core, clinic, patient, "swollen", clock.now())
-    site.add_staff(NURSE)
-    path = f"/app/escalations/{escalation_id}"
+    path = swollen.path
 
-    async with site.client() as nurse:
-        await nurse.sign_in(NURSE)
-        emoji = await nurse.post_form(f"{path}/reply", {"text": "Call us 🙂"}, token_from=path)
-        long = await nurse.post_form(f"{path}/reply", {"text": "word " * 70}, token_from=path)
-        empty = await nurse.post_form(f"{path}/reply", {"text": " \r\n "}, token_from=path)
+    emoji = await nurse.post_form(f"{path}/reply", {"text": "Call us 🙂"}, token_from=path)
+    long = await nurse.post_form(f"{path}/reply", {"text": "word " * 70}, token_from=path)
+    empty = await nurse.post_form(f"{path}/reply", {"text": " \r\n "}, token_from=path)
 
     assert emoji.status_code == 400
     assert "A text message cannot carry 🙂" in html.unescape(emoji.text)
@@ -155,19 +174,13 @@ async def test_an_sms_reply_that_does_not_fit_is_refused_with_the_reason_and_kep
 
 
 async def test_a_patient_who_cannot_be_reached_gets_no_reply_form(
-    site: Site, clock: FakeClock
+    site: Site, swollen: Opened, nurse: Browser
 ) -> None:
-    core, clinic = site.core, site.clinic
-    patient = enroll(core, clinic, "P1", clock.now()).patient_id
-    core.patients.set_flag(patient, "sms_opted_out")
-    escalation_id = escalate(core, clinic, patient, "swollen", clock.now())
-    site.add_staff(NURSE)
-    path = f"/app/escalations/{escalation_id}"
+    site.core.patients.set_flag(swollen.patient_id, "sms_opted_out")
+    path = swollen.path
 
-    async with site.client() as nurse:
-        await nurse.sign_in(NURSE)
-        page = await nurse.get(path)
-        posted = await nurse.post_form(f"{path}/reply", {"text": "Hi"}, token_from=path)
+    page = await nurse.get(path)
+    posted = await nurse.post_form(f"{path}/reply", {"text": "Hi"}, token_from=path)
 
     assert "opted out of SMS" in page.text
     assert "The patient cannot be reached" in page.text and 'name="text"' not in page.text
@@ -175,24 +188,18 @@ async def test_a_patient_who_cannot_be_reached_gets_no_reply_form(
 
 
 async def test_resolving_takes_it_out_of_the_inbox_and_records_who(
-    site: Site, clock: FakeClock
+    site: Site, clock: FakeClock, swollen: Opened, nurse: Browser
 ) -> None:
-    core, clinic = site.core, site.clinic
-    patient = enroll(core, clinic, "P1", clock.now()).patient_id
-    escalation_id = escalate(core, clinic, patient, "swollen", clock.now())
-    escalate(core, clinic, patient, "still swollen", clock.now())
-    site.add_staff(NURSE)
-    path = f"/app/escalations/{escalation_id}"
+    core, escalation_id, path = site.core, swollen.escalation_id, swollen.path
+    escalate(core, site.clinic, swollen.patient_id, "still swollen", clock.now())
 
-    async with site.client() as nurse:
-        await nurse.sign_in(NURSE)
-        before = await nurse.get("/app")
-        resolved = await nurse.post_form(
-            f"{path}/resolve", {"note": "Called back, all fine."}, token_from=path
-        )
-        inbox = await nurse.get(resolved.headers["location"])
-        again = await nurse.post_form(f"{path}/resolve", {"note": ""}, token_from=path)
-        page = await nurse.get(path)
+    before = await nurse.get("/app")
+    resolved = await nurse.post_form(
+        f"{path}/resolve", {"note": "Called back, all fine."}, token_from=path
+    )
+    inbox = await nurse.get(resolved.headers["location"])
+    again = await nurse.post_form(f"{path}/resolve", {"note": ""}, token_from=path)
+    page = await nurse.get(path)
 
     assert '<span class="visually-hidden">2 open</span>' in before.text
     assert resolved.status_code == 303 and resolved.headers["location"].startswith("/app?")
