@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -18,36 +17,14 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from aftercare.web import create_app
-from aftercare.wiring import Runtime, build_core, build_runtime
+from aftercare.wiring import build_core, build_runtime
 from scheduler.clock import FakeClock
 from storage.db import Database
 from storage.health import WriteProbe, probe_writes
+from tests.aftercare.conftest import SWEEP_INTERVAL, Serve
 from tests.aftercare.process_kit import AFTERCARE, service_env
 from tests.conftest import make_settings
 from tests.storage.test_health import read_only
-
-INTERVAL = 15.0
-
-Serve = Callable[[str], Awaitable[tuple[Runtime, httpx.AsyncClient]]]
-
-
-@pytest.fixture
-async def serve(clock: FakeClock) -> AsyncIterator[Serve]:
-    """The whole HTTP app for a database URL, over ASGI (no engine started unless asked)."""
-    opened: list[tuple[Runtime, httpx.AsyncClient]] = []
-
-    async def build(url: str) -> tuple[Runtime, httpx.AsyncClient]:
-        core = build_core(make_settings(url, sweep_interval_seconds=INTERVAL), clock)
-        runtime = build_runtime(core)
-        transport = httpx.ASGITransport(app=create_app(runtime))
-        http = httpx.AsyncClient(transport=transport, base_url="http://test")
-        opened.append((runtime, http))
-        return runtime, http
-
-    yield build
-    for runtime, http in opened:
-        await http.aclose()
-        runtime.core.close()
 
 
 async def test_a_writable_database_and_a_sweeping_dispatcher_are_healthy(
@@ -78,7 +55,7 @@ async def test_no_sweep_for_three_intervals_is_a_stalled_dispatcher(
 ) -> None:
     runtime, http = await serve(database_url)
     await runtime.service.sweep()
-    clock.advance(3 * INTERVAL)
+    clock.advance(3 * SWEEP_INTERVAL)
     assert (await http.get("/healthz")).status_code == 200
     clock.advance(1)
     response = await http.get("/healthz")
@@ -96,7 +73,7 @@ async def test_sweeps_failing_on_a_read_only_database_also_stall_the_dispatcher(
     await runtime.service.start()  # the first sweep runs at once, and fails
     try:
         await asyncio.sleep(0.5)
-        clock.advance(3 * INTERVAL + 1)
+        clock.advance(3 * SWEEP_INTERVAL + 1)
         response = await http.get("/healthz")
     finally:
         with contextlib.suppress(DBAPIError):  # handing claims back is a write, refused too

@@ -3,45 +3,21 @@ conversation core and the HTTP middleware (console channel, real databases, Fake
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
-import httpx
-import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from aftercare.metrics import Metrics, QueueCounts, QueueDepth
-from aftercare.web import create_app
-from aftercare.wiring import Runtime, build_core, build_runtime
+from aftercare.wiring import Runtime
 from scheduler.clock import FakeClock
 from scheduler.planning import NewPatient, Registration
 from storage.models import Reminder
-from tests.conftest import make_settings
+from tests.aftercare.conftest import Serve
 
-Serve = Callable[..., Awaitable[tuple[Runtime, httpx.AsyncClient]]]
 PHONE = "+15550001111"
-
-
-@pytest.fixture
-async def serve(clock: FakeClock) -> AsyncIterator[Serve]:
-    opened: list[tuple[Runtime, httpx.AsyncClient]] = []
-
-    async def build(url: str, **settings: object) -> tuple[Runtime, httpx.AsyncClient]:
-        core = build_core(make_settings(url, **settings), clock)
-        runtime = build_runtime(core, console_stream=io.StringIO())
-        transport = httpx.ASGITransport(app=create_app(runtime))
-        http = httpx.AsyncClient(transport=transport, base_url="http://test")
-        opened.append((runtime, http))
-        return runtime, http
-
-    yield build
-    for runtime, http in opened:
-        await http.aclose()
-        runtime.core.close()
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

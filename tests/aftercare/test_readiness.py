@@ -4,47 +4,16 @@ channel's state, and only those channels."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import httpx
-import pytest
-
-from aftercare.web import create_app
-from aftercare.wiring import Runtime, build_core, build_runtime
 from scheduler.clock import FakeClock
 from scheduler.planning import NewPatient
 from storage.migrate import current_heads, upgrade
-from tests.conftest import make_settings
+from tests.aftercare.conftest import SWEEP_INTERVAL, Serve
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.storage.test_health import read_only
 
-INTERVAL = 15.0
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
-
-Serve = Callable[..., Awaitable[tuple[Runtime, httpx.AsyncClient]]]
-
-
-@pytest.fixture
-async def serve(clock: FakeClock) -> AsyncIterator[Serve]:
-    opened: list[tuple[Runtime, httpx.AsyncClient]] = []
-
-    async def build(url: str, **settings: object) -> tuple[Runtime, httpx.AsyncClient]:
-        values: dict[str, object] = {"sweep_interval_seconds": INTERVAL, **settings}
-        core = build_core(make_settings(url, **values), clock)
-        runtime = build_runtime(core, console_stream=io.StringIO())
-        transport = httpx.ASGITransport(app=create_app(runtime))
-        http = httpx.AsyncClient(transport=transport, base_url="http://test")
-        opened.append((runtime, http))
-        return runtime, http
-
-    yield build
-    for runtime, http in opened:
-        await http.aclose()
-        for adapter in runtime.adapters:
-            await adapter.stop()
-        runtime.core.close()
 
 
 async def test_a_migrated_writable_database_and_a_sweeping_engine_are_ready(
@@ -94,7 +63,7 @@ async def test_a_stalled_dispatcher_is_not_ready(
 ) -> None:
     runtime, http = await serve(sqlite_url)
     await runtime.service.sweep()
-    clock.advance(3 * INTERVAL + 1)
+    clock.advance(3 * SWEEP_INTERVAL + 1)
     response = await http.get("/readyz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["dispatcher"]
