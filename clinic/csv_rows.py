@@ -112,6 +112,10 @@ class HeaderMap:
 class HeaderError(ValueError):
     """The header row makes the file unreadable (missing or repeated columns)."""
 
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing  # the required columns it lacks
+
 
 def header_key(name: str) -> str:
     """`External ID`, `external_id` and `EXTERNALID` all name the same column."""
@@ -150,7 +154,8 @@ def map_header(cells: list[str], clinic_map: dict[str, str] | None = None) -> He
             f"missing required column(s) {', '.join(missing)} in the header (found {found}); "
             f"expected columns: {', '.join(COLUMNS)} (or a booking system's names such as "
             "Client ID, Start Time, or Date and Time); to use your own names run "
-            f"'aftercare clinic columns SLUG --map {example}'"
+            f"'aftercare clinic columns SLUG --map {example}'",
+            tuple(missing),
         )
     return HeaderMap(positions, unknown, len(cells))
 

@@ -56,6 +56,22 @@ DEFAULT_BATCH_SIZE = 5000
 InviteLink = Callable[[str], str]  # invite token -> the link a patient taps
 
 
+def clinic_context(clinic: ClinicProfile, plans: ClinicPlans, now: datetime) -> ClinicContext:
+    """What the row checks know of the clinic at `now`: its protocols (by service too) and
+    how far ahead it takes appointments."""
+    ahead = MAX_AHEAD if clinic.days_ahead is None else timedelta(days=clinic.days_ahead)
+    return ClinicContext(
+        clinic.country,
+        clinic.timezone,
+        clinic.language,
+        clinic.date_format,
+        now,
+        plans.default.protocol,
+        ahead,
+        {service: planning.protocol for service, planning in plans.services.items()},
+    )
+
+
 class Importer:
     def __init__(
         self,
@@ -81,6 +97,13 @@ class Importer:
         # crash) rolls the whole batch back. Tests use it to inject a crash.
         self.before_commit = before_commit
 
+    def context(self, clinic: ClinicProfile) -> ClinicContext:
+        """The row checks' view of the clinic now, as `run` takes it (for a preview that
+        reads the file again)."""
+        with self.store.reading() as session:
+            plans = self.planner.protocols.plans(session, clinic.id)
+        return clinic_context(clinic, plans, self.planner.clock.now())
+
     def run(
         self,
         clinic: ClinicProfile,
@@ -98,17 +121,7 @@ class Importer:
         # The clinic's protocols as they stand when the import starts, for every batch.
         with self.store.reading() as session:
             plans = self.planner.protocols.plans(session, clinic.id)
-        ahead = MAX_AHEAD if clinic.days_ahead is None else timedelta(days=clinic.days_ahead)
-        context = ClinicContext(
-            clinic.country,
-            clinic.timezone,
-            clinic.language,
-            clinic.date_format,
-            now,
-            plans.default.protocol,
-            ahead,
-            {service: planning.protocol for service, planning in plans.services.items()},
-        )
+        context = clinic_context(clinic, plans, now)
         result = ImportResult(dry_run=dry_run, invites_enabled=self.invite_link is not None)
         if collect_patients:
             result.patients = []

@@ -9,33 +9,29 @@ this reads the file again, by the same rules, and stops as soon as it has those 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 from typing import BinaryIO
 
 from clinic.csv_rows import ClinicContext, ValidRow, validate_row
 from clinic.reader import CsvSource, Limits
-from messages.protocol import Protocol
 from storage.enrollment import ClinicProfile
 
 
 def rows_as_stored(
     stream: BinaryIO,
     clinic: ClinicProfile,
-    protocol: Protocol,
-    now: datetime,
+    context: ClinicContext,
     rows: Collection[int],
     limits: Limits | None = None,
 ) -> dict[int, ValidRow]:
-    """Row number -> the row's values, for those of `rows` that are valid as of `now`.
-    Reads no further than the last of `rows`. Raises FileProblem like the importer."""
+    """Row number -> the row's values, for those of `rows` that are valid in `context`
+    (Importer.context: the clinic's own column names, protocols and days ahead, as the
+    import reads them). Reads no further than the last of `rows`. Raises FileProblem like
+    the importer."""
     wanted = set(rows)
     found: dict[int, ValidRow] = {}
     if not wanted:
         return found
-    context = ClinicContext(
-        clinic.country, clinic.timezone, clinic.language, clinic.date_format, now, protocol
-    )
-    source = CsvSource(stream, limits or Limits())
+    source = CsvSource(stream, limits or Limits(), clinic.column_map)
     for row, cells in source.records():
         if row not in wanted:
             continue

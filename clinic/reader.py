@@ -36,6 +36,15 @@ class FileTooLarge(FileProblem):
     """The file is over the byte limit (HTTP 413); every other FileProblem is unreadable (422)."""
 
 
+class HeaderProblem(FileProblem):
+    """The header lacks a required column (or names one twice). `found` holds its cells, so
+    a clinic can be offered to map its own names to our columns."""
+
+    def __init__(self, message: str, found: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.found = found
+
+
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -43,6 +52,18 @@ class Limits:
     max_blank_rows: int = DEFAULT_MAX_BLANK_ROWS
     max_columns: int = DEFAULT_MAX_COLUMNS
     max_record_chars: int = DEFAULT_MAX_RECORD_CHARS
+
+
+MAX_HEADER_CELL = 200  # characters of a header cell kept for showing back
+
+
+def header_cells(cells: list[str]) -> tuple[str, ...]:
+    """A header's non-blank cells, once each, as text that can be shown back (bytes that
+    were not UTF-8 as U+FFFD, each cut at MAX_HEADER_CELL characters)."""
+    shown = (
+        cell.strip().encode("utf-8", "surrogateescape").decode("utf-8", "replace") for cell in cells
+    )
+    return tuple(dict.fromkeys(cell[:MAX_HEADER_CELL] for cell in shown if cell))
 
 
 class _RecordTooLong(Exception):
@@ -152,14 +173,12 @@ class CsvSource:
                             f"the header has {len(cells):,} columns; a patient file has at most "
                             f"{limits.max_columns:,}"
                         )
-                    return map_header(cells, self.column_map)
+                    return self._mapped(cells)
                 self.blank_rows += 1
                 if self.blank_rows > limits.max_blank_rows:
                     raise FileProblem(
                         f"no header row in the first {limits.max_blank_rows:,} rows: they are blank"
                     )
-        except HeaderError as exc:
-            raise FileProblem(str(exc)) from None
         except _RecordTooLong:
             raise FileProblem(
                 f"the header row is longer than {limits.max_record_chars:,} characters; a "
@@ -168,6 +187,12 @@ class CsvSource:
         except csv.Error as exc:
             raise FileProblem(f"cannot read the header row as CSV ({_csv_reason(exc)})") from None
         raise FileProblem("the file is empty")
+
+    def _mapped(self, cells: list[str]) -> HeaderMap:
+        try:
+            return map_header(cells, self.column_map)
+        except HeaderError as exc:
+            raise HeaderProblem(str(exc), header_cells(cells)) from None
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """Every record after the header with something in it, numbered like spreadsheet rows

@@ -47,6 +47,7 @@ class AuditAction(StrEnum):
     ESCALATION_REPLY = "escalation.reply"
     ESCALATION_RESOLVE = "escalation.resolve"
     IMPORT = "import"
+    IMPORT_COLUMNS = "import.columns"  # the clinic's own column names for imports
     AUDIT_EXPORT = "audit.export"
 
 

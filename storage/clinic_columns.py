@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import Clinic
@@ -29,10 +31,18 @@ def save_days_ahead(db: Database, slug: str, days: int | None) -> None:
         clinic.days_ahead = days
 
 
-def save_column_map(db: Database, slug: str, mapping: dict[str, str]) -> None:
-    """Replace the clinic's names; an empty mapping goes back to the built-in names."""
+def save_column_map(
+    db: Database,
+    slug: str,
+    mapping: dict[str, str],
+    audit: Callable[[Session], None] | None = None,
+) -> None:
+    """Replace the clinic's names; an empty mapping goes back to the built-in names.
+    `audit` records the change in the same transaction."""
     with db.session() as session:
         clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
             raise NotFoundError(f"no clinic {slug!r}")
         clinic.column_map = json.dumps(mapping, sort_keys=True) if mapping else None
+        if audit is not None:
+            audit(session)

@@ -30,7 +30,7 @@ from clinic.csv_rows import ValidRow
 from clinic.importer import Importer
 from clinic.outcomes import ImportResult, RowOutcome
 from clinic.preview import rows_as_stored
-from clinic.reader import FileProblem
+from clinic.reader import FileProblem, HeaderProblem
 from clinic.report import ReportWriter
 from scheduler.clock import Clock
 from storage.enrollment import ClinicProfile
@@ -104,6 +104,7 @@ class ImportJob:
     check: RunReport | None = None
     imported: RunReport | None = None
     problem: str | None = None  # why the file cannot be read (FileProblem's words)
+    header: tuple[str, ...] = ()  # the header's cells, when it lacks a required column
     crashed: bool = False  # a run broke off unexpectedly (an import may be partly written)
     ended_at: datetime | None = None
     seen_at: datetime | None = None  # last opened: a preview being read is not dropped
@@ -184,6 +185,23 @@ class ImportJobs:
             job.done.clear()
         self._pool.submit(self._run, job, dry_run=False, after=after)
         log.info("import %s: clinic %s importing", _short(job.token), job.clinic.id)
+        return True
+
+    def recheck(self, job: ImportJob, clinic: ClinicProfile) -> bool:
+        """Check a file whose header could not be read again, with the clinic as it is now
+        (its own column names just saved); False when the job is not such a file."""
+        with self._lock:
+            if job.state != State.FAILED or job.check is not None:
+                return False
+            if self._jobs.get(job.token) is not job:
+                return False
+            job.clinic = clinic
+            job.state = State.CHECKING
+            job.progress = Progress("checking", 0, job.size)
+            job.problem, job.header, job.ended_at = None, (), None
+            job.done.clear()
+        self._pool.submit(self._run, job, dry_run=True)
+        log.info("import %s: clinic %s checking again", _short(job.token), clinic.id)
         return True
 
     def discard(self, job: ImportJob) -> bool:
@@ -267,6 +285,7 @@ class ImportJobs:
             run = self._read_and_report(job, report_path, dry_run=dry_run)
         except FileProblem as exc:
             job.problem = str(exc)
+            job.header = exc.found if isinstance(exc, HeaderProblem) else ()
             log.info("import %s: the file cannot be read", _short(job.token))
         except Exception:
             log.exception("import %s: the %s broke off", _short(job.token), name)
@@ -327,8 +346,7 @@ class ImportJobs:
             values = rows_as_stored(
                 _binary(job.upload),
                 job.clinic,
-                self.importer.planner.default_protocol,
-                self.clock.now(),
+                self.importer.context(job.clinic),
                 [outcome.row for outcome in sample],
                 self.importer.limits,
             )

@@ -132,6 +132,8 @@ def job_view(job: ImportJob, zone: tzinfo, ttl_minutes: int) -> dict[str, Any]:
         "refresh_seconds": REFRESH_SECONDS,
         "ttl_minutes": ttl_minutes,
         "problem": job.problem,
+        "header_cells": list(job.header),  # a header lacking a column: offer to name them
+        "columns_url": f"/app/import/columns?token={job.token}",
         "crashed": job.crashed,
         "crashed_importing": job.crashed and job.check is not None,
         "check": _run_view(job.check) if job.check is not None else None,

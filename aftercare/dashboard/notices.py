@@ -22,6 +22,7 @@ SHOWN_AFTER_REDIRECT: Final[dict[str, NoticeKind]] = {
     "reply.queued": "success",
     "resolve.done": "success",
     "resolve.already": "info",
+    "import.columns_saved": "success",
 }
 
 

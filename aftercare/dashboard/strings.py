@@ -243,6 +243,7 @@ EN: Final[Mapping[str, str]] = {
     "audit.action.escalation.reply": "Replied to patient",
     "audit.action.escalation.resolve": "Resolved escalation",
     "audit.action.import": "Imported patients",
+    "audit.action.import.columns": "Changed the import's column names",
     "audit.action.audit.export": "Exported the audit trail",
     # CSV import (admins)
     "import.title": "Import patients",
@@ -252,21 +253,56 @@ EN: Final[Mapping[str, str]] = {
     "import.file_hint": "CSV or text, up to {size_limit} and {max_rows} rows.",
     "import.check": "Check file",
     "import.columns_title": "What the file holds",
-    "import.columns_intro": "One row per patient under a header row. Column names may be "
-    "written as your software writes them (External ID works too); other columns are "
-    "ignored.",
-    "import.column.external_id": "Required. Your system's patient ID.",
+    "import.columns_intro": "One row per appointment under a header row: a booking "
+    "system's export of the day or week works as it is. Column names may be written as "
+    "your software writes them (External ID works too); other columns are ignored.",
+    "import.column.external_id": "Required. Your system's patient ID (Client ID, Patient "
+    "ID and MRN work too).",
     "import.column.treatment_at": "Required. Date and time of the treatment, such as "
-    "2026-03-01 14:30, in the patient's time zone.",
+    "2026-03-01 14:30, in the patient's time zone; past, or booked ahead. Start Time, "
+    "Appointment Time, or separate Date and Time columns work too.",
     "import.column.first_name": "Used to greet the patient.",
-    "import.column.phone": "Needed for SMS, such as (212) 555-0142.",
+    "import.column.phone": "Needed for SMS, such as (212) 555-0142 (Mobile, Cell).",
     "import.column.timezone": "Such as America/New_York. Empty: the clinic's.",
     "import.column.language": "en or es. Empty: the clinic's.",
     "import.column.channel": "sms or telegram. Empty: SMS when there is a phone number.",
-    "import.column.appointment_id": "Your booking system's appointment ID.",
-    "import.column.service": "The booked service. Rows for other services are skipped.",
+    "import.column.appointment_id": "Your booking system's appointment ID (Booking ID). A "
+    "new one is a new session with its own plan; the same one at another time corrects it.",
+    "import.column.service": "The booked service (Treatment). Rows for other services are "
+    "skipped and counted, not rejected.",
     "import.column.status": "booked, confirmed, checked in or completed; cancelled, no-show "
-    "or missed cancels the reminders.",
+    "or missed cancels the reminders not yet sent.",
+    "import.actions_note": "The report says what each row did in its action column: "
+    "created, new session, corrected, cancelled, unchanged or skipped.",
+    "import.own_names": "Your column names",
+    "import.own_names_none": "None saved: the names above and the usual booking-system "
+    "names are used.",
+    "import.own_names_intro": "Our column, then the name your files give it.",
+    "import.change_names": "Change column names",
+    "import.columns_saved": "Your column names are saved. Every import uses them from now on.",
+    "import.header_help": "Tell us which of your file's columns holds each of ours: the "
+    "same file is then checked again.",
+    "import.map_columns": "Name your columns",
+    # the import's column names (admins)
+    "columns.title": "Your column names",
+    "columns.intro": "If your booking system names its columns its own way, tell us which "
+    "of its columns holds each of ours. Leave a field blank for the usual names (such as "
+    "Client ID, Start Time, or Date and Time). Every import of your clinic uses them.",
+    "columns.found_title": "The columns of {file}",
+    "columns.found_intro": "Its header row has these columns. Type or pick one for each of "
+    "ours it holds; the patient ID and the treatment time are needed.",
+    "columns.required": "Required",
+    "columns.placeholder": "The usual names",
+    "columns.save": "Save column names",
+    "columns.save_and_check": "Save and check the file again",
+    "columns.cli": 'On the server: {command} SLUG --map column="Header" does the same.',
+    "columns.not_saved": "Nothing was saved: please fix the names marked below.",
+    "columns.problem.unknown": "{column} is not a column of the import.",
+    "columns.problem.long": "At most {limit} characters.",
+    "columns.problem.control": "Letters, digits and punctuation only (no tabs or line breaks).",
+    "columns.problem.same": "The same name as for {other}: each of your columns holds one of ours.",
+    "columns.problem.still_missing": "With these names the file still has no column for "
+    "{columns}. Nothing was saved.",
     "import.no_file": "Choose a CSV file to upload.",
     "import.too_large": "The file is larger than {limit}. Split it into smaller files.",
     "import.use_form": "Upload the file with the form on this page.",

@@ -28,12 +28,14 @@ from aftercare.dashboard.auth import CSRF_FIELD, CSRF_HEADER, SignedIn, require_
 from aftercare.dashboard.context import Dashboard
 from aftercare.dashboard.import_jobs import ImportJob, Owner, TooManyImports
 from aftercare.dashboard.import_views import file_size, job_view, progress_view
+from aftercare.dashboard.notices import notices_from
 from aftercare.dashboard.rendering import render
 from aftercare.dashboard.strings import EN, text
 from bot.http_body import BodyTooLarge, UnsupportedMediaType
 from clinic.csv_rows import COLUMNS
 from clinic.upload import MalformedUpload, read_upload_form
 from storage.audit import AuditAction
+from storage.clinic_columns import column_map
 
 TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -57,16 +59,18 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
     async def upload_page(
         request: Request, staff: SignedIn, *, status: int = 200, error: str = "", notice: str = ""
     ) -> Response:
+        own_names = await asyncio.to_thread(column_map, dashboard.db, staff.clinic_slug)
         return await render(
             request,
             "import.html",
             staff=staff,
             status=status,
             nav_active="import",
-            notices=[("info", notice)] if notice else [],
+            notices=[*notices_from(request), *((("info", notice),) if notice else ())],
             error=error,
             size_limit=size_limit(),
             columns=[(name, column_meaning(name)) for name in COLUMNS],
+            own_names=[(name, own_names[name]) for name in COLUMNS if name in own_names],
             max_rows=f"{jobs.importer.limits.max_rows:,}",
         )
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from argon2 import PasswordHasher, profiles
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from aftercare.dashboard.accounts import COMMAND_LINE, StaffAccounts
@@ -29,8 +30,10 @@ from aftercare.dashboard.app import build_dashboard_app, forwarding_routes
 from aftercare.dashboard.context import Dashboard, build_dashboard
 from aftercare.dashboard.passwords import Passwords
 from aftercare.wiring import Core, Runtime, build_runtime
+from storage.db import Database
 from storage.patients import ClinicView
 from storage.staff import StaffAccount
+from tests.conftest import TABLES
 
 PASSWORD = "correct horse battery"
 # Real Argon2id, with the cheapest parameters, so the suite hashes quickly.
@@ -109,6 +112,25 @@ class Site:
 def database_url(sqlite_url: str) -> str:
     """HTTP tests run on SQLite; the storage tests cover both databases."""
     return sqlite_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_databases_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """For pages whose point is what they read from storage: a module runs them on both
+    databases with `database_url = both_databases` (see below)."""
+    if request.param == "sqlite":
+        return sqlite_url
+    url: str = request.getfixturevalue("postgres_url")
+    db = Database(url)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    db.dispose()
+    return url
+
+
+def both_databases(both_databases_url: str) -> str:
+    """`database_url = pytest.fixture(both_databases)` in a module: its tests run twice."""
+    return both_databases_url
 
 
 def make_site(core: Core, clinic: ClinicView) -> Site:

@@ -5,18 +5,13 @@ upcoming one first and prominent, and the timeline of the plan that is current."
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from scheduler.clock import FakeClock
-from storage.db import Database
-from tests.aftercare.dashboard.conftest import Site
+from tests.aftercare.dashboard.conftest import Site, both_databases
 from tests.aftercare.dashboard.series_kit import NEW_YORK, book_a_series
-from tests.conftest import TABLES
 
 NURSE = "nurse@glow.example"
 SESSION = re.compile(r'<li class="session-(\w+)( session-current)?">(.*?)</li>', re.S)
@@ -25,19 +20,7 @@ ROW = re.compile(r'<tr>\s*<td class="cell-name">.*?href="/app/patients/([^"]+)".
 STATUS = re.compile(r'<span class="badge patient-(\w+)">')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
-    """These pages read storage: both databases (the package's conftest has SQLite only)."""
-    if request.param == "sqlite":
-        path = tmp_path / "aftercare.db"
-        shutil.copy(sqlite_template, path)
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_url")
-    db = Database(url)
-    with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-    db.dispose()
-    return url
+database_url = pytest.fixture(both_databases)  # these pages are what they read
 
 
 def sessions_of(html: str) -> list[tuple[str, str, bool]]:
