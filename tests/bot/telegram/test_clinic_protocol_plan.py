@@ -9,8 +9,8 @@ from aftercare.wiring import Core
 from bot.telegram.adapter import TelegramAdapter
 from scheduler.clock import FakeClock
 from storage.patients import ClinicView
+from tests.bot.telegram.chat_kit import Chat
 from tests.bot.telegram.test_commands import bound
-from tests.bot.telegram.test_self_registration import Chat
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.scheduler.protocol_kit import clinic_toml, upload
 

@@ -12,8 +12,8 @@ from bot.telegram.adapter import TelegramAdapter
 from scheduler.clock import FakeClock
 from storage.models import Conversation, Patient, Reminder, Treatment
 from storage.patients import ClinicView
+from tests.bot.telegram.chat_kit import Chat
 from tests.bot.telegram.conftest import CHAT, InboundDouble, dispatcher_for, enrol
-from tests.bot.telegram.test_self_registration import Chat
 from tests.fakes.telegram_api import FakeTelegramApi
 
 

@@ -21,6 +21,7 @@ from scheduler.clock import FakeClock
 from storage.models import Patient, TelegramConversation, TelegramDraft, Treatment
 from storage.patients import ClinicView
 from storage.telegram import ConversationStateStore
+from tests.bot.telegram.chat_kit import Chat, patients
 from tests.bot.telegram.conftest import (
     CHAT,
     InboundDouble,
@@ -28,7 +29,6 @@ from tests.bot.telegram.conftest import (
     telegram_settings,
 )
 from tests.bot.telegram.service import free_socket, serve
-from tests.bot.telegram.test_self_registration import Chat, patients
 from tests.fakes.telegram_api import FakeTelegramApi
 
 BYSTANDER = CHAT + 1
@@ -83,7 +83,7 @@ async def test_a_restart_continues_the_registration_where_the_patient_was(
     service: Service, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.taps("t:day:1")
     [ask_zone] = await chat.taps("t:hour:15")
     assert "Sun 1 Mar, 15:00" in ask_zone.text
@@ -113,7 +113,7 @@ async def test_each_answer_is_in_the_database_before_the_next_update(
 ) -> None:
     """What a crash (no clean stop) leaves: another instance would load the same state."""
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.says("yesterday 15:30")
     await next_update(fake_api)
 
@@ -133,7 +133,7 @@ async def test_a_registration_left_for_25_hours_starts_over_after_a_restart(
     inbound: InboundDouble,
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.says("yesterday 15:30")
     await chat.taps("r:zone:ok")
     await service.stop()
@@ -154,7 +154,7 @@ async def test_a_registration_left_for_25_hours_starts_over_after_a_restart(
     assert inbound.calls[-1]["text"] == "Sam"
     assert len(fake_api.sent(CHAT)) == before + 1
 
-    intro, ask_day = await chat.says("/start c_glow", replies=2)  # from the beginning
+    intro, ask_day = await chat.opens_the_link_of("glow")  # from the beginning
     assert "Glow Skin Clinic" in intro.text and "t:day:0" in [d for _, d in ask_day.buttons()]
     assert patients(tg_core) == []
 
@@ -168,7 +168,7 @@ async def test_without_a_restart_a_day_old_conversation_is_dropped_at_the_next_a
     inbound: InboundDouble,
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.says("yesterday 15:30")
     await chat.taps("r:zone:ok")
     await chat.taps("r:lang:en")  # now asked for a name
@@ -189,7 +189,7 @@ async def test_a_conversation_answered_within_the_day_goes_on(
     service: Service, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView, clock: FakeClock
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.taps("t:day:1")
     clock.advance(timedelta(hours=23))  # each answer restarts the day
     await chat.taps("t:hour:12")
@@ -203,7 +203,7 @@ async def test_abandoned_conversations_are_cleared_from_the_database_while_runni
     service: Service, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView, clock: FakeClock
 ) -> None:
     """Someone who never comes back: the hourly pass clears their row, not their return."""
-    await Chat(fake_api, chat_id=CHAT).says("/start c_glow", replies=2)
+    await Chat(fake_api, chat_id=CHAT).opens_the_link_of("glow")
     await next_update(fake_api)
     assert stored(tg_core) == (1, 1)
     clock.advance(timedelta(hours=25))
@@ -232,7 +232,7 @@ async def test_a_restarted_webhook_service_continues_the_registration(
     chat = Chat(fake_api)
     async with service() as core:
         core.patients.add_clinic("glow", "Glow", "+15551234567", "America/New_York")
-        await chat.says("/start c_glow", replies=2)
+        await chat.opens_the_link_of("glow")
         await chat.says("yesterday 15:30")
 
     async with service() as core:

@@ -15,8 +15,8 @@ import pytest
 from aftercare.wiring import Core
 from bot.telegram.adapter import TelegramAdapter
 from storage.patients import ClinicView
+from tests.bot.telegram.chat_kit import Chat, patients
 from tests.bot.telegram.conftest import CHAT, InboundDouble
-from tests.bot.telegram.test_self_registration import Chat, patients
 from tests.fakes.telegram_api import Call, FakeTelegramApi
 
 MISSING = object()
@@ -76,7 +76,7 @@ async def test_a_button_without_data_in_the_middle_of_a_registration_changes_not
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
 
     await acknowledged(fake_api, press(""))
 
@@ -96,7 +96,7 @@ async def test_a_day_button_the_bot_never_offered_is_only_acknowledged(
     """Only today, yesterday and the day before are offered (t:day:0-2); t:day:3 raised
     IndexError before."""
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     sent = len(fake_api.sent(CHAT))
 
     await acknowledged(fake_api, press(forged))
@@ -117,7 +117,7 @@ async def test_an_hour_button_the_bot_never_offered_is_only_acknowledged(
 ) -> None:
     """The hour buttons are 08:00 to 20:00; t:hour:99 made no time of day (ValueError)."""
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.taps("t:day:1")
     sent = len(fake_api.sent(CHAT))
 
@@ -180,7 +180,7 @@ async def test_an_edit_in_the_middle_of_a_registration_does_not_answer_the_quest
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await fake_api.push(edited("yesterday 15:30"))
 
     [ask_hour] = await chat.taps("t:day:0")  # the day question is still the open one

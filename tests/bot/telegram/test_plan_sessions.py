@@ -19,9 +19,9 @@ from storage.enrollment import EnrollmentStore
 from storage.models import Reminder, Treatment
 from storage.patients import ClinicView
 from storage.plans import PlanRow
+from tests.bot.telegram.chat_kit import Chat
 from tests.bot.telegram.conftest import enrol
 from tests.bot.telegram.test_commands import bound
-from tests.bot.telegram.test_self_registration import Chat
 from tests.fakes.telegram_api import FakeTelegramApi
 
 
@@ -146,7 +146,7 @@ async def test_self_registration_takes_past_times_only_even_after_a_zone_change(
     """Clinics enroll appointments ahead; a patient registers after their treatment, so a
     time that turns out to be ahead once the zone is changed is still refused."""
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     [ask_zone] = await chat.says("today 9:30")  # 10:00 in New York: half an hour ago
     assert "Mon 2 Mar, 09:30" in ask_zone.text
     await chat.taps("r:zone:change")

@@ -11,34 +11,11 @@ from sqlalchemy import select
 
 from aftercare.wiring import Core
 from bot.telegram.adapter import TelegramAdapter
-from storage.models import Patient, Reminder, Treatment
+from storage.models import Reminder, Treatment
 from storage.patients import ClinicView
+from tests.bot.telegram.chat_kit import Chat, patients
 from tests.bot.telegram.conftest import CHAT, dispatcher_for
-from tests.fakes.telegram_api import Call, FakeTelegramApi
-
-
-class Chat:
-    """One patient's side of the chat, step by step."""
-
-    def __init__(self, api: FakeTelegramApi, chat_id: int = CHAT) -> None:
-        self.api = api
-        self.chat_id = chat_id
-
-    async def says(self, text: str, replies: int = 1) -> list[Call]:
-        return await self.api.conversation(
-            self.chat_id, lambda: self.api.user_says(self.chat_id, text), replies
-        )
-
-    async def taps(self, data: str, replies: int = 1) -> list[Call]:
-        assert self.api.last_with_button(self.chat_id, data), f"no button {data!r} on offer"
-        return await self.api.conversation(
-            self.chat_id, lambda: self.api.user_presses(self.chat_id, data), replies
-        )
-
-
-def patients(core: Core) -> list[Patient]:
-    with core.db.session() as session:
-        return list(session.scalars(select(Patient)))
+from tests.fakes.telegram_api import FakeTelegramApi
 
 
 async def test_the_whole_conversation_with_buttons_a_correction_and_typed_times(
@@ -46,7 +23,7 @@ async def test_the_whole_conversation_with_buttons_a_correction_and_typed_times(
 ) -> None:
     chat = Chat(fake_api)
 
-    intro, ask_day = await chat.says("/start c_glow", replies=2)
+    intro, ask_day = await chat.opens_the_link_of("glow")
     assert "Glow Skin Clinic" in intro.text and "/cancel" in intro.text
     assert [d for _, d in ask_day.buttons()] == ["t:day:0", "t:day:1", "t:day:2"]
 
@@ -101,7 +78,7 @@ async def test_typed_day_then_hour_and_a_time_zone_change(
     adapter: TelegramAdapter, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
 
     [ask_hour] = await chat.says("ayer")
     assert "t:hour:20" in [d for _, d in ask_hour.buttons()]  # yesterday: every hour is past
@@ -130,7 +107,7 @@ async def test_future_and_too_old_times_are_refused_clearly(
     adapter: TelegramAdapter, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
 
     refusal, ask_again = await chat.says("tomorrow 10am", replies=2)
     assert "still ahead of us" in refusal.text
@@ -158,7 +135,7 @@ async def test_cancel_leaves_at_any_step_and_stores_nothing(
     adapter: TelegramAdapter, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.taps("t:day:1")
     await chat.taps("t:hour:12")
     await chat.taps("r:zone:ok")
@@ -178,7 +155,7 @@ async def test_cancel_button_on_the_plan(
     adapter: TelegramAdapter, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.says("today 9:00")
     await chat.taps("r:zone:ok")
     await chat.taps("r:lang:en")
@@ -200,7 +177,7 @@ async def test_a_returning_patient_registers_a_new_session(
 ) -> None:
     chat = Chat(fake_api)
     for when in ("3 days ago 10:00", "today 9:00"):
-        await chat.says("/start c_glow", replies=2)
+        await chat.opens_the_link_of("glow")
         await chat.says(when)
         await chat.taps("r:zone:ok")
         await chat.taps("r:lang:en")

@@ -10,8 +10,8 @@ from bot.telegram.adapter import TelegramAdapter
 from messages.inbound_text import TELEGRAM_MAX_CHARS
 from storage.models import InboundMessage, Invite
 from storage.patients import ClinicView
+from tests.bot.telegram.chat_kit import Chat, patients
 from tests.bot.telegram.conftest import InboundDouble
-from tests.bot.telegram.test_self_registration import Chat, patients
 from tests.fakes.telegram_api import FakeTelegramApi
 
 
@@ -30,7 +30,7 @@ async def test_a_typed_name_is_cleaned_before_it_is_stored(
     adapter: TelegramAdapter, fake_api: FakeTelegramApi, tg_core: Core, glow: ClinicView
 ) -> None:
     chat = Chat(fake_api)
-    await chat.says("/start c_glow", replies=2)
+    await chat.opens_the_link_of("glow")
     await chat.says("today 9:00")
     await chat.taps("r:zone:ok")
     await chat.taps("r:lang:en")
