@@ -185,6 +185,9 @@ def _render(
     context = RenderContext(
         reminder.first_name, reminder.clinic_name, reminder.clinic_phone, reminder.language
     )
+    if any(m.key == reminder.milestone for m in protocol.before):
+        # "Your appointment is tomorrow at 9:30 am", as of the moment it is sent.
+        context = context.with_appointment(reminder.performed_at, zone, now)
     passed = passed_milestones(reminder.performed_at, protocol, zone, reminder.registered_at)
     # A late welcome says until when each thing is still off, in the patient's zone, as of
     # the moment it is sent (a welcome held back by quiet hours is written at send time).

@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
 from messages.protocol import Protocol
 from messages.protocol_files import ProtocolError, parse_protocol
 from storage.clinic_protocols import ProtocolVersion, active_in, service_key, version_id, version_in
+from storage.day_before import day_before_on
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ClinicPlanning:
     """How one clinic's new treatments (of one service) are planned: the key the treatment
-    stores and the protocol it names."""
+    stores, the protocol it names, and whether a booked treatment also gets the protocol's
+    reminders before it (the clinic's day-before switch)."""
 
     key: str
     protocol: Protocol
+    before: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,11 @@ class ProtocolCatalog(Mapping[str, Protocol]):
     def plans(self, session: Session, clinic_id: int) -> ClinicPlans:
         """The clinic's planning as it stands in the caller's transaction."""
         active = active_in(session, clinic_id)
+        before = day_before_on(session, clinic_id)
         return ClinicPlans(
-            self.planning(active.default),
-            {scope: self.planning(v) for scope, v in active.services.items()},
+            replace(self.planning(active.default), before=before),
+            {
+                scope: replace(self.planning(v), before=before)
+                for scope, v in active.services.items()
+            },
         )

@@ -112,6 +112,9 @@ class Renderer:
         except (ZoneInfoNotFoundError, ValueError):
             zone = ZoneInfo("UTC")
         rendering: Literal["sms", "telegram"] = "sms" if entry.channel == "sms" else "telegram"
+        context = self.context
+        if any(m.key == entry.milestone for m in protocol.before):
+            context = context.with_appointment(entry.performed_at, zone, entry.at)
         try:
             passed = passed_milestones(entry.performed_at, protocol, zone, entry.registered_at)
             timeline = welcome_timeline(entry.performed_at, protocol, zone, entry.at)
@@ -119,7 +122,7 @@ class Renderer:
                 protocol,
                 entry.milestone,
                 rendering,
-                self.context,
+                context,
                 passed=passed,
                 timeline=timeline if passed else None,
             )
