@@ -102,10 +102,12 @@ def normalise_phone(raw: str, country: str, *, require_assigned: bool = True) ->
     (libphonenumber's "valid"). Without it only the length for its country code is checked.
     """
     text = raw.strip()
-    try:
-        number = phonenumbers.parse(text, country.upper())
-    except phonenumbers.NumberParseException:
-        raise ValueError(f"not a phone number: {text[:40]!r}") from None
+    number = _plain_nanp(text, country.upper())
+    if number is None:
+        try:
+            number = phonenumbers.parse(text, country.upper())
+        except phonenumbers.NumberParseException:
+            raise ValueError(f"not a phone number: {text[:40]!r}") from None
     usable = (
         phonenumbers.is_valid_number(number)
         if require_assigned
@@ -114,6 +116,38 @@ def normalise_phone(raw: str, country: str, *, require_assigned: bool = True) ->
     if not usable:
         raise ValueError(f"not a valid phone number for {country.upper()}: {text[:40]!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# North American numbers as people write them: (212) 555-0100, 212.555.0100, +1 212-555-0100.
+# An area code never starts with 0 or 1, so no national prefix, trunk or international
+# prefix can be read into these digits: libphonenumber's parse would give country code 1 and
+# the ten digits. A bulk import spends most of its validation parsing phone numbers.
+_NANP_WRITTEN = re.compile(r"(\+1[ .-]?)?\(?([2-9][0-9]{2})\)?[ .-]?([0-9]{3})[ .-]?([0-9]{4})")
+
+
+def _plain_nanp(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """What `phonenumbers.parse(text, region)` returns for a plainly written North American
+    number, made without parsing; None for anything else (parse decides)."""
+    written = _NANP_WRITTEN.fullmatch(text)
+    if written is None or (written[1] is None and not _reads_local_as_plain_nanp(region)):
+        return None
+    return phonenumbers.PhoneNumber(
+        country_code=1, national_number=int(written[2] + written[3] + written[4])
+    )
+
+
+@cache
+def _reads_local_as_plain_nanp(region: str) -> bool:
+    """The region reads a local number as +1 with no rule of its own: no national prefix but
+    1 and no seven-digit local dialling (regions that have one are left to parse)."""
+    if region not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]:
+        return False
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return (
+        meta is not None
+        and meta.national_prefix_for_parsing == "1"
+        and meta.international_prefix == "011"
+    )
 
 
 def check_phone(raw: str, country: str, *, require_assigned: bool = True) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from aftercare.wiring import Core
@@ -15,6 +18,7 @@ from storage.clinic_fields import (
     check_language,
     check_slug,
     check_timezone,
+    normalise_phone,
 )
 from storage.patients import ClinicView, NotFoundError
 
@@ -113,3 +117,73 @@ def test_changing_a_clinic_is_checked_as_a_whole(core: Core, clinic: ClinicView)
     )
     with pytest.raises(NotFoundError):
         core.patients.update_clinic("nobody", language="en")
+
+
+def _parsed(raw: str, country: str, require_assigned: bool) -> str:
+    """normalise_phone's answer made by libphonenumber's parse alone (no fast path)."""
+    text = raw.strip()
+    try:
+        number = phonenumbers.parse(text, country.upper())
+    except phonenumbers.NumberParseException:
+        return "error: not a phone number"
+    usable = (
+        phonenumbers.is_valid_number(number)
+        if require_assigned
+        else phonenumbers.is_possible_number(number)
+    )
+    if not usable:
+        return "error: not valid"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _normalised(raw: str, country: str, require_assigned: bool) -> str:
+    try:
+        return normalise_phone(raw, country, require_assigned=require_assigned)
+    except ValueError as exc:
+        return "error: not valid" if "not a valid" in str(exc) else "error: not a phone number"
+
+
+_SEPARATOR = st.sampled_from(["", " ", "-", ".", "  ", "/"])
+_WRITTEN_NANP = st.builds(
+    lambda prefix, open_, area, close, s1, exchange, s2, line: (
+        f"{prefix}{open_}{area}{close}{s1}{exchange}{s2}{line}"
+    ),
+    st.sampled_from(["", "+1", "+1 ", "+1-", "1 ", "+", "011 1 ", "+44 "]),
+    st.sampled_from(["", "("]),
+    st.from_regex(r"[0-9]{2,4}", fullmatch=True),
+    st.sampled_from(["", ")"]),
+    _SEPARATOR,
+    st.from_regex(r"[0-9]{3}", fullmatch=True),
+    _SEPARATOR,
+    st.from_regex(r"[0-9]{3,5}", fullmatch=True),
+)
+_COUNTRIES = st.sampled_from(["US", "us", "CA", "PR", "DO", "AG", "BS", "JM", "ES", "GB", "MX"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    raw=st.one_of(_WRITTEN_NANP, st.text(alphabet="0123456789 ()-.+", max_size=18)),
+    country=_COUNTRIES,
+    require_assigned=st.booleans(),
+)
+def test_a_phone_number_reads_the_same_as_libphonenumber_parses_it(
+    raw: str, country: str, require_assigned: bool
+) -> None:
+    """North American numbers written plainly skip the parser (most of an import's
+    validation time): the answer must be the parser's, whatever the writing and region."""
+    assert _normalised(raw, country, require_assigned) == _parsed(raw, country, require_assigned)
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("(212) 555-0199", "US", "+12125550199"),
+        ("212.555.0199", "us", "+12125550199"),
+        ("+1 416-555-0199", "ES", "+14165550199"),
+        ("416 555 0199", "US", "+14165550199"),  # a Canadian number at a US clinic
+        ("345 6789", "BS", "+12423456789"),  # seven-digit local dialling: parse's own rule
+        ("1 212 555 0199", "US", "+12125550199"),
+    ],
+)
+def test_north_american_numbers_as_written(raw: str, country: str, expected: str) -> None:
+    assert normalise_phone(raw, country) == expected
