@@ -131,7 +131,13 @@ def patient_add(
         markup=False,
     )
     if outcome.invite_url:
-        out.print(f"Telegram invite (shown once): {outcome.invite_url}", highlight=False)
+        # One line whatever the terminal's width: a link broken in two cannot be copied.
+        out.print(
+            f"Telegram invite (shown once): {outcome.invite_url}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     pending = [r for r in detail.reminders if r.status == "pending"]
     if not pending:
         out.print("no reminders pending")

@@ -161,3 +161,14 @@ def test_errors_name_the_option_that_gave_the_value(db: Database) -> None:
     typed = add("--treatment", "soon")
     assert typed.exit_code == 1 and "or ahead such as -2h or +3d" in typed.output
     assert treatments(db) == []
+
+
+def test_a_new_telegram_patient_gets_an_invite_link_shown_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "GlowClinicBot")
+    added = add("--treatment", "-1h", "--channel", "telegram")
+    assert added.exit_code == 0, added.output
+    assert "Telegram invite (shown once): https://t.me/GlowClinicBot?start=" in added.stdout
+    again = add("--treatment", "-1h")
+    assert "unchanged" in again.stdout and "t.me" not in again.stdout
