@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aftercare.dashboard.audit_rows import local_time
 from aftercare.dashboard.import_jobs import ImportJob, Progress, RunReport
-from aftercare.dashboard.strings import text
+from aftercare.dashboard.strings import EN, text
 from clinic.csv_rows import RowError, ValidRow
 from clinic.outcomes import ImportResult, RowOutcome
 
@@ -65,13 +65,20 @@ STATUS_BADGES: Final = {"created": "state-delivered", "updated": "state-sent"}
 CHANNEL_NAMES: Final = {"sms": "SMS", "telegram": "Telegram"}
 
 
+def outcome_label(outcome: RowOutcome) -> str:
+    """What the row does, as the report's action column says it (a new session, a
+    correction, a cancellation), else its status."""
+    key = f"import.action.{outcome.action.replace(' ', '_')}"
+    return text(key) if outcome.action and key in EN else text(f"import.status.{outcome.status}")
+
+
 def stored_row(outcome: RowOutcome, row: ValidRow) -> dict[str, Any]:
     zone = ZoneInfo(row.timezone)
     local = row.treated_at.astimezone(zone)
     return {
         "row": row.row,
         "status": outcome.status,
-        "status_label": text(f"import.status.{outcome.status}"),
+        "status_label": outcome_label(outcome),
         "status_class": STATUS_BADGES.get(outcome.status, "state-cancelled"),
         "channel_name": CHANNEL_NAMES.get(row.channel, row.channel),
         "external_id": row.external_id,

@@ -353,6 +353,11 @@ EN: Final[Mapping[str, str]] = {
     "import.status.created": "New",
     "import.status.updated": "Update",
     "import.status.unchanged": "Unchanged",
+    "import.action.created": "New patient",
+    "import.action.new_session": "New session",
+    "import.action.corrected": "Time corrected",
+    "import.action.cancelled": "Cancelled",
+    "import.action.unchanged": "Unchanged",
     "import.apply": "Import",
     "import.apply_hint": "{create} new patients will be added and {update} updated. "
     "Rejected rows are skipped.",

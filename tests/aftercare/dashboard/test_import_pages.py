@@ -23,6 +23,7 @@ from storage.audit import AuditQuery
 from storage.models import Patient, Reminder
 from tests.aftercare.dashboard.conftest import Browser, Site, csrf_token_in
 from tests.aftercare.dashboard.import_files import REJECTED_ROWS, VALID_IDS, messy_csv
+from tests.aftercare.dashboard.series_kit import ANA, BEA, HEADER, book_a_series, local
 from tests.conftest import T0, make_settings
 
 ADMIN = "admin@glow.example"
@@ -237,6 +238,27 @@ async def test_a_file_that_cannot_be_read_says_why(site: Site) -> None:
     assert "Import another file" in page.text
     assert apply.status_code == 303
     assert patients_in(site) == 0
+
+
+async def test_the_preview_says_what_each_booking_does_to_the_patients_sessions(
+    site: Site, clock: FakeClock
+) -> None:
+    """Patients already on file: the next export's rows show as a new session (a new
+    appointment id), a corrected time (the same id, moved) and a new patient."""
+    book_a_series(site.core, clock, site.clinic.slug)
+    ahead = clock.now() + timedelta(days=21)
+    export = HEADER + (
+        f"{ANA},{local(clock.now() + timedelta(days=42))},A-5,Microneedling,Booked\n"
+        f"{BEA},{local(clock.now() + timedelta(days=4))},B-1,Microneedling,Booked\n"
+        f"C-3,Cy,(212) 555-0103,{local(ahead)},C-1,Microneedling,Booked\n"
+    )
+    site.add_staff(ADMIN, "admin")
+    async with site.client() as browser:
+        await browser.sign_in(ADMIN)
+        page = await browser.get(await checked(site, browser, export))
+
+    results = re.findall(r'data-label="Result"><span class="badge [^"]+">([^<]+)<', page.text)
+    assert results == ["New session", "Time corrected", "New patient"]
 
 
 async def test_an_empty_file_field_asks_for_a_file(site: Site) -> None:
