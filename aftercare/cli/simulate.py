@@ -51,7 +51,8 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Show the timeline as planned, with the rendered texts. No database needed, except
-    with --clinic (that clinic's own protocol, clinic protocol SLUG FILE)."""
+    with --clinic (that clinic's own protocol, clinic protocol SLUG FILE, and its day-before
+    reminder when turned on, clinic day-before SLUG on)."""
     settings = read_settings()
     try:
         zone = zone_named(tz)
@@ -60,15 +61,19 @@ def simulate(
     except ValueError as exc:
         raise fail(str(exc)) from None
     protocol = read_protocol(settings)
-    name, phone = "Your clinic", "+1 555 010 0000"
+    name, phone, before = "Your clinic", "+1 555 010 0000", False
     if clinic is not None:
-        protocol, name, phone = clinic_protocol(settings, protocol, clinic, service)
+        protocol, before, name, phone = clinic_protocol(settings, protocol, clinic, service)
     elif service is not None:
         raise fail("--service goes with --clinic")
     context = RenderContext(first_name, clinic_name or name, clinic_phone or phone, lang)
     passed = passed_milestones(treated, protocol, zone, registered)
     rows: list[dict[str, Any]] = []
-    for item in plan(treated, protocol, zone, settings.quiet_hours, registered):
+    ahead = {m.key for m in protocol.before}
+    planned = plan(treated, protocol, zone, settings.quiet_hours, registered, before=before)
+    for item in sorted(planned, key=lambda p: p.due_at):
+        # A reminder before the treatment names it as of the moment it is due.
+        context_then = context.with_appointment(treated, zone, item.due_at)
         rows.append(
             {
                 "key": item.key,
@@ -79,7 +84,7 @@ def simulate(
                     protocol,
                     item.key,
                     channel,
-                    context,
+                    context_then if item.key in ahead else context,
                     passed=passed if item.key == protocol.welcome.key else (),
                 ),
             }
@@ -97,9 +102,9 @@ def simulate(
 
 def clinic_protocol(
     settings: Settings, built_in: Protocol, slug: str, service: str | None
-) -> tuple[Protocol, str, str]:
-    """The protocol the clinic plans new treatments (of `service`) with, and its name and
-    phone for the texts."""
+) -> tuple[Protocol, bool, str, str]:
+    """The protocol the clinic plans new treatments (of `service`) with, whether it plans
+    reminders before the treatment, and its name and phone for the texts."""
     from scheduler.protocol_catalog import ProtocolCatalog
     from storage.patients import NotFoundError, PatientRepository
 
@@ -110,4 +115,5 @@ def clinic_protocol(
             raise fail(str(exc)) from None
         with db.session() as session:
             plans = ProtocolCatalog(db, built_in).plans(session, view.id)
-    return plans.for_service(service).protocol, view.name, view.phone
+    planning = plans.for_service(service)
+    return planning.protocol, planning.before, view.name, view.phone

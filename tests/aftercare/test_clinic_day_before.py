@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,28 @@ def test_an_unknown_clinic_or_state_is_refused(env: str) -> None:
     wrong = runner.invoke(app, ["clinic", "day-before", "glow", "yes"])
     assert wrong.exit_code == 2 and "'on', 'off'" in wrong.output
     assert listed() == {"glow": False}
+
+
+def test_simulate_for_the_clinic_shows_it_once_turned_on(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUIET_HOURS", "off")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    booked = (now + timedelta(days=3)).isoformat()
+    args = ["simulate", "--treatment", booked, "--now", now.isoformat(), "--tz", "UTC"]
+    args += ["--clinic", "glow", "--json"]
+    off = json.loads(runner.invoke(app, args).stdout)
+    assert "day_before" not in [row["key"] for row in off]
+
+    runner.invoke(app, ["clinic", "day-before", "glow", "on"])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    first, welcome = json.loads(result.stdout)[:2]
+    assert first["key"] == "day_before" and welcome["key"] == "welcome"
+    due = datetime.fromisoformat(first["due_at"])
+    assert due == datetime.fromisoformat(first["milestone_at"])
+    assert datetime.fromisoformat(welcome["milestone_at"]) - due == timedelta(days=1, hours=1)
+    assert "Glow: Hi Alex, a reminder that your appointment with us is tomorrow at" in first["text"]
 
 
 # SQLite: Alembic cannot compare the patient list's expression index (migration 0011).
