@@ -151,6 +151,7 @@ class BatchWriter:
             update.channel,
             treated_at,
             now,
+            before=plans.default.before,  # the clinic's day-before switch, read once
         )
 
 

@@ -390,16 +390,19 @@ class Planner:
         now: datetime,
         *,
         replan: ClinicPlanning | None = None,
+        before: bool | None = None,
     ) -> list[PlannedReminder]:
         """`reschedule`'s rules inside the caller's transaction (an import batch, say), with
         the treatment's own protocol; or, with `replan`, with that protocol from now on:
         pending reminders move to its times, milestones it does not have are skipped.
-        Reminders before the treatment follow the clinic's switch as it is now."""
+        Reminders before the treatment follow the clinic's switch as it is now (`before`,
+        when the caller has it at hand, as an import batch does; else read here)."""
         if replan is None:
             key = session.scalar(select(Treatment.protocol).where(Treatment.id == treatment_id))
             protocol = self.protocol(key)
             values: dict[str, object] = {"performed_at": treated_at}
-            before = bool(protocol.before) and day_before_on_for_patient(session, patient_id)
+            if before is None:
+                before = bool(protocol.before) and day_before_on_for_patient(session, patient_id)
         else:
             protocol = replan.protocol
             values = {"performed_at": treated_at, "protocol": replan.key}
