@@ -15,9 +15,18 @@ from typing import Final, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storage.clinic_protocols import version_id
 from storage.db import Database
 from storage.invites import new_invite
-from storage.models import CheckinAnswer, Escalation, Invite, Patient, Reminder, Treatment
+from storage.models import (
+    CheckinAnswer,
+    ClinicProtocol,
+    Escalation,
+    Invite,
+    Patient,
+    Reminder,
+    Treatment,
+)
 from storage.patient_search import reading
 from storage.patient_status import StatusFacts, facts_of
 from storage.patients import erase_patients
@@ -47,8 +56,9 @@ class SessionLine:
     performed_at: datetime
     registered_at: datetime
     appointment_id: str | None
-    protocol: str
+    protocol: str  # the key of the protocol it was planned with
     cancelled_at: datetime | None
+    protocol_version: int | None = None  # that key's clinic version number (None: built-in)
 
 
 @dataclass(frozen=True)
@@ -231,16 +241,32 @@ def next_session(sessions: list[SessionLine], now: datetime) -> SessionLine | No
 
 
 def _sessions(session: Session, patient_id: int) -> list[SessionLine]:
-    return [
-        SessionLine(
-            t.id, t.performed_at, t.registered_at, t.appointment_id, t.protocol, t.cancelled_at
-        )
-        for t in session.scalars(
+    treatments = list(
+        session.scalars(
             select(Treatment)
             .where(Treatment.patient_id == patient_id)
             .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
             .limit(SESSION_LIMIT)
         )
+    )
+    row_ids = {version_id(t.protocol) for t in treatments} - {None}
+    numbers: dict[int, int] = {}
+    if row_ids:
+        found = session.execute(
+            select(ClinicProtocol.id, ClinicProtocol.version).where(ClinicProtocol.id.in_(row_ids))
+        )
+        numbers = {row_id: number for row_id, number in found}
+    return [
+        SessionLine(
+            t.id,
+            t.performed_at,
+            t.registered_at,
+            t.appointment_id,
+            t.protocol,
+            t.cancelled_at,
+            numbers.get(version_id(t.protocol) or 0),
+        )
+        for t in treatments
     ]
 
 

@@ -26,13 +26,14 @@ from aftercare.dashboard.patient_views import (
     status_label,
     timeline_milestones,
 )
+from aftercare.dashboard.strings import text
 from aftercare.dashboard.timeline_svg import timeline_html
 from aftercare.wiring import Core
 from clinic.dates import import_window
 from messages.protocol import WELCOME, Protocol
 from messages.render import RenderContext
 from storage.patient_messages import patient_messages
-from storage.patient_record import PatientRecord, channel_problem
+from storage.patient_record import PatientRecord, SessionLine, channel_problem
 from storage.patient_status import PatientStatus, patient_status
 from storage.patients import ClinicView
 
@@ -123,7 +124,7 @@ def build_patient_page(
             now,
             import_window(protocol_of(s.protocol)),
             zone,
-            protocol_label(protocol_of(s.protocol)),
+            protocol_label(s, protocol_of(s.protocol)),
         )
         for s in record.sessions
     ]
@@ -198,5 +199,9 @@ def build_patient_page(
     )
 
 
-def protocol_label(protocol: Protocol) -> str:
-    return f"{protocol.name} v{protocol.version}"
+def protocol_label(session: SessionLine, protocol: Protocol) -> str:
+    """Which protocol a session was planned with: the clinic's version (numbered as
+    `aftercare clinic protocol --show` numbers it), or the built-in one."""
+    if session.protocol_version is not None:
+        return text("protocol.clinic_version", version=session.protocol_version)
+    return text("protocol.built_in", name=protocol.name)

@@ -518,6 +518,8 @@ EN: Final[Mapping[str, str]] = {
     "patient.upcoming.is_current": "No session has happened yet: the timeline shows the plan "
     "of the session booked ahead.",
     "patient.timeline_of": "The plan of the session on {when}.",
+    "protocol.clinic_version": "clinic's version {version}",
+    "protocol.built_in": "built-in ({name})",
     "session.upcoming": "Upcoming",
     "session.active": "Active plan",
     "session.ended": "Ended",

@@ -11,7 +11,14 @@ import pytest
 
 from scheduler.clock import FakeClock
 from tests.aftercare.dashboard.conftest import Site, both_databases
-from tests.aftercare.dashboard.series_kit import NEW_YORK, book_a_series
+from tests.aftercare.dashboard.series_kit import (
+    BEA,
+    NEW_YORK,
+    book_a_series,
+    import_bookings,
+    local,
+)
+from tests.scheduler.protocol_kit import clinic_toml, upload
 
 NURSE = "nurse@glow.example"
 SESSION = re.compile(r'<li class="session-(\w+)( session-current)?">(.*?)</li>', re.S)
@@ -122,3 +129,28 @@ async def test_a_patient_whose_only_session_is_ahead_is_booked_and_sees_that_pla
     assert f"the welcome is due {clinic_time(welcome)}." in html
     assert "Its plan (" not in html  # the timeline already shows it
     assert 'state-planned">Planned<' in html
+
+
+async def test_each_session_names_the_protocol_version_it_was_planned_with(
+    site: Site, clock: FakeClock
+) -> None:
+    """Sessions booked before the clinic uploaded its own protocol keep the built-in; the
+    one booked after follows the clinic's version 1 (its welcome 2 hours after)."""
+    now = book_a_series(site.core, clock, site.clinic.slug)
+    upload(site.core.db, site.clinic.id, now, clinic_toml())
+    later = now + timedelta(days=20)
+    import_bookings(
+        site.core, site.clinic.slug, [f"{BEA},{local(later)},B-2,Microneedling,Booked"]
+    )
+    site.add_staff(NURSE)
+    async with site.client() as nurse:
+        await nurse.sign_in(NURSE)
+        ana = await nurse.get("/app/patients/C-1")
+        bea = await nurse.get("/app/patients/C-2")
+
+    assert "Protocol built-in (microneedling)" in ana.text
+    assert "clinic&#39;s version" not in ana.text
+    labels = re.findall(r"Protocol ([^<·]+?)\s*(?:·|</span>)", bea.text)
+    assert labels == ["clinic&#39;s version 1", "built-in (microneedling)"]  # B-2, then B-1
+    # B-1 stays the next session, planned with the built-in's 1-hour welcome.
+    assert f"the welcome is due {clinic_time(now + timedelta(days=3, hours=1))}." in bea.text
