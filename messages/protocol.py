@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import string
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -288,12 +290,14 @@ class Protocol(BaseModel):
     def welcome(self) -> Milestone:
         return self.milestones[0]
 
-    @property
+    # Read for every imported row and planned treatment: worked out once per protocol (it is
+    # frozen; model_copy below forgets them, as a copy may have other milestones).
+    @cached_property
     def timed(self) -> list[Milestone]:
         """The milestones after the treatment, without the welcome: the aftercare plan."""
         return [m for m in self.milestones[1:] if m.kind != "before"]
 
-    @property
+    @cached_property
     def before(self) -> list[Milestone]:
         """Reminders ahead of a booked treatment (planned only where the clinic wants them)."""
         return [m for m in self.milestones if m.kind == "before"]
@@ -307,6 +311,14 @@ class Protocol(BaseModel):
     def checkins(self) -> list[str]:
         """Keys of the check-in milestones (none if the clinic's protocol drops them)."""
         return [m.key for m in self.milestones if m.kind == "checkin"]
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Protocol:
+        copied = super().model_copy(update=update, deep=deep)
+        for derived in ("timed", "before"):
+            copied.__dict__.pop(derived, None)
+        return copied
 
     def milestone(self, key: str) -> Milestone:
         for milestone in self.milestones:

@@ -226,3 +226,12 @@ class TestAClinicsBeforeMilestones:
         head = BUILTIN.split(MAKEUP_ENTRY)[0]
         problems = self.errors(head)
         assert "milestones: at least one milestone after the welcome is needed" in problems
+
+
+def test_a_copy_with_other_milestones_lists_its_own_plan() -> None:
+    assert DAY_BEFORE in {m.key for m in PROTOCOL.before}  # worked out (and kept) once
+    without = PROTOCOL.model_copy(
+        update={"milestones": [m for m in PROTOCOL.milestones if m.kind == "advice"]}
+    )
+    assert without.before == [] and without.checkins == []
+    assert [m.key for m in without.timed] == [m.key for m in PROTOCOL.advice]
