@@ -56,12 +56,11 @@ def settled(core: Core) -> bool:
     return not set(welcomes(core).values()) & {S.PENDING, S.CLAIMED, S.SENDING}
 
 
-def worst_second(times: list[datetime]) -> int:
-    """The most arrivals in any window [t, t + 1 s) that starts at an arrival."""
+def shortest_span(times: list[datetime], count: int) -> float:
+    """The shortest time, in seconds, in which `count` consecutive arrivals came."""
     times = sorted(times)
-    return max(
-        sum(1 for other in times[i:] if other - start < timedelta(seconds=1))
-        for i, start in enumerate(times)
+    return min(
+        (times[i + count - 1] - times[i]).total_seconds() for i in range(len(times) - count + 1)
     )
 
 
@@ -127,6 +126,11 @@ def test_two_engines_on_postgresql_keep_the_senders_rate_and_one_takes_over_afte
         conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     db.dispose()
     rate, total, lease, sweep = 4, 60, 2.0, 0.5
+    # The engines space the starts of their calls by at least 1/rate (tests/scheduler holds
+    # that exactly, on a fake clock). Here each call's arrival is stamped by the fake after
+    # the engine's and the test's processes were scheduled: that delay varies with the
+    # machine's load (by up to half a second with 2 cores busy), so arrivals carry JITTER.
+    jitter = 1.0
     core = seed_due_texts(postgres_url, total)
     twilio = TwilioInThread()
     settings = twilio.env(
@@ -145,6 +149,11 @@ def test_two_engines_on_postgresql_keep_the_senders_rate_and_one_takes_over_afte
         [survivor] = [e for e in engines if e is not victim]
         victim.kill()
         killed_at = datetime.now(UTC)
+        # The dead engine renews nothing more: its lease lapses at the time it last wrote
+        # (at the latest one lease after the kill, had the survivor taken the lane already).
+        lane = core.reminders.lanes.holder("sms")
+        dead = lane is not None and lane[0] == holding[0]
+        lapses_at = lane[1] if lane and dead else killed_at + timedelta(seconds=lease)
         poll(lambda: settled(core), timeout=90)
         taken_over = core.reminders.lanes.holder("sms")
         assert survivor.terminate()
@@ -155,19 +164,21 @@ def test_two_engines_on_postgresql_keep_the_senders_rate_and_one_takes_over_afte
     statuses = welcomes(core)
     core.close()
 
-    # The engines space the starts of their calls by 1/rate; the fake stamps arrivals a few
-    # milliseconds later by a varying amount, so a window can catch one extra arrival at its
-    # edge (while jitter stays below one interval). Two engines sending at once, as before
-    # the lane lease, put 2 x rate in a second.
-    assert worst_second(arrivals) <= rate + 1, worst_second(arrivals)
+    # Four seconds of sends span at least 4 s less the jitter, from one engine at a time;
+    # two engines sending at once, as before the lane lease, would put them in 2 s.
+    burst = 4 * rate + 1
+    assert shortest_span(arrivals, burst) >= (burst - 1) / rate - jitter, shortest_span(
+        arrivals, burst
+    )
     before = sorted(t for t in arrivals if t <= killed_at)
     after = sorted(t for t in arrivals if t > killed_at)
     for segment in (before, after):
         span = (segment[-1] - segment[0]).total_seconds()
-        assert span >= (len(segment) - 1) / rate - 0.1, (len(segment), span)
-    # The survivor takes the lane once the dead engine's lease lapses, within one sweep
-    # (and a second for the processes' own scheduling).
-    assert after and after[0] - killed_at <= timedelta(seconds=lease + sweep + 1.0)
+        assert span >= (len(segment) - 1) / rate - jitter, (len(segment), span)
+    # The survivor takes the lane once the dead engine's lease has lapsed, at its next sweep;
+    # then it claims, marks and calls (two seconds for that work and the arrival's stamp on
+    # a loaded machine, where it was seen to take up to 1.9 s with 2 cores busy).
+    assert after and after[0] - lapses_at <= timedelta(seconds=sweep + 2.0), after[0] - lapses_at
     assert taken_over is not None and taken_over[0].split(":")[1] == str(survivor.process.pid)
 
     in_doubt = [rid for rid, status in statuses.items() if status == S.IN_DOUBT]
