@@ -85,7 +85,7 @@ def treatment_window_problem(
 
     The planner's own check, with the cutoff named as the window it really is.
     """
-    if treated_at + import_window(protocol) < now:
+    if treated_at < now - import_window(protocol):  # not treated_at + ...: year 9999
         last = protocol.timed[-1]
         return (
             f"treatment is older than {_span(import_window(protocol))}, the import window "
@@ -130,9 +130,12 @@ def parse_treatment_at(text: str, zone: ZoneInfo, date_format: str | None = None
         naive_or_aware = _parse_pattern(value, date_format)
     else:
         naive_or_aware = _parse_numeric(value, date_format.upper() if date_format else None)
-    if naive_or_aware.tzinfo is not None:
-        return naive_or_aware.astimezone(UTC)
-    return _localize_strict(naive_or_aware, zone).astimezone(UTC)
+    try:
+        if naive_or_aware.tzinfo is not None:
+            return naive_or_aware.astimezone(UTC)
+        return _localize_strict(naive_or_aware, zone).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved across midnight by the zone's offset
+        raise ValueError(f"{value!r} is not a date a treatment can have") from None
 
 
 def _parse_iso(value: str) -> datetime:

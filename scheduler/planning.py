@@ -52,7 +52,7 @@ def treatment_time_problem(
             return "treatment time is in the future"
         return f"treatment time is more than {ahead.days} days ahead"
     last = protocol.timed[-1]
-    if treated_at + last.offset.nominal + last.window.nominal < now:
+    if treated_at < now - (last.offset.nominal + last.window.nominal):  # no overflow at 9999
         return f"treatment is older than the protocol's last milestone ({last.key}, {last.offset})"
     return None
 

@@ -75,6 +75,35 @@ def test_impossible_or_unreadable_times_say_why(text: str, reason: str) -> None:
     assert str(caught.value).startswith(reason)
 
 
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        ("9999-12-31T23:59", NY),  # past the last representable instant once in UTC
+        ("0001-01-01T00:00", ZoneInfo("Asia/Tokyo")),  # before the first one
+        ("0001-01-01T00:00+14:00", NY),
+        ("31/12/9999 23:59", NY),
+    ],
+)
+def test_a_time_at_the_ends_of_the_calendar_is_refused_with_a_reason(
+    text: str, zone: ZoneInfo
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"{text!r} is not a date a treatment can have")):
+        parse_treatment_at(text, zone, "DMY")
+
+
+def test_the_window_checks_hold_at_the_ends_of_the_calendar() -> None:
+    protocol = load_protocol(None)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    last = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    assert treatment_window_problem(last, now, protocol) == (
+        "treatment time is more than 90 days ahead"
+    )
+    assert (treatment_window_problem(first, now, protocol) or "").startswith(
+        "treatment is older than 17 days"
+    )
+
+
 def test_date_formats_a_clinic_may_configure() -> None:
     assert date_format_problem("DMY") is None
     assert date_format_problem("%d/%m/%Y %H:%M") is None
