@@ -160,6 +160,8 @@ class Treatment(Base):
     protocol: Mapped[str] = mapped_column(String(64), default="microneedling")
     cancelled_at: Mapped[datetime | None] = mapped_column()
     appointment_id: Mapped[str | None] = mapped_column(String(128))
+    # The booking's service as the export wrote it (migration 0015); None without one.
+    service: Mapped[str | None] = mapped_column(String(200))
 
 
 class Reminder(Base):
