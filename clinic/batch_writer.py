@@ -18,7 +18,7 @@ from clinic.batch_plan import BatchPlan, PatientUpdate
 from clinic.csv_rows import ValidRow
 from scheduler.planning import NewTreatment, Planner
 from scheduler.protocol_catalog import ClinicPlanning, ClinicPlans
-from storage.appointments import cancel_treatments, end_earlier_plans, set_appointment_ids
+from storage.appointments import cancel_treatments, one_plan_at_a_time, set_appointment_ids
 from storage.bulk import PatientInsert
 from storage.enrollment import EnrollmentStore
 from storage.invites import TOKEN_BYTES, token_hash
@@ -141,7 +141,7 @@ class BatchWriter:
                 set_appointment_ids(
                     session, [(registration.treatment_id, update.row.appointment_id)]
                 )
-            end_earlier_plans(session, known.id, registration.treatment_id, treated_at, now)
+            one_plan_at_a_time(session, known.id, registration.treatment_id, treated_at, now)
             return
         self.planner.reschedule_in(
             session,

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.appointments import one_plan_at_a_time
 from storage.conversations import record_inbound_id
 from storage.db import Database
 from storage.models import (
@@ -32,7 +33,16 @@ from storage.patients import ClinicView, current_treatment, erase_patients
 from storage.plans import PatientPlan, patient_plan
 
 PROVIDER = "telegram"
-Planned = TypeVar("Planned")  # what the caller's planning returns (a registration)
+
+
+class NewSession(Protocol):
+    """What the caller's planning returns for a new session (a registration)."""
+
+    @property
+    def treatment_id(self) -> int: ...
+
+
+Planned = TypeVar("Planned", bound=NewSession)
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ class ChatPatient:
     clinic_name: str
     clinic_phone: str
     clinic_country: str
-    treatment_id: int | None  # the latest treatment not cancelled
+    treatment_id: int | None  # the current session at the time asked (`current_treatment`)
     performed_at: datetime | None
     registered_at: datetime | None
 
@@ -76,17 +86,19 @@ class TelegramStore:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def patient_for_chat(self, chat_id: int) -> ChatPatient | None:
+    def patient_for_chat(self, chat_id: int, now: datetime) -> ChatPatient | None:
+        """The patient the chat speaks as, with their session current at `now`: the latest
+        that has happened, else the one booked ahead."""
         with self._db.session() as session:
             patient = session.scalars(_for_chat(chat_id).limit(1)).first()
-            return None if patient is None else self._view(session, patient)
+            return None if patient is None else self._view(session, patient, now)
 
-    def patient(self, patient_id: int) -> ChatPatient | None:
+    def patient(self, patient_id: int, now: datetime) -> ChatPatient | None:
         with self._db.session() as session:
             patient = session.get(Patient, patient_id)
             if patient is None or patient.erased_at is not None:
                 return None
-            return self._view(session, patient)
+            return self._view(session, patient, now)
 
     def clinic(self, slug: str) -> ClinicView | None:
         """The clinic a public link names, or None."""
@@ -167,13 +179,14 @@ class TelegramStore:
         now: datetime,
         plan: Callable[[Session, Patient], Planned],
     ) -> Planned:
-        """A returning patient registers a new treatment from the chat: the earlier
-        treatments and their pending reminders close, the details just given replace the
-        stored ones, and `plan` adds the new treatment, all in one transaction."""
+        """A returning patient registers a new session from the chat: the details just
+        given replace the stored ones, `plan` adds the session, and it takes its place
+        among the others as an imported one does (`one_plan_at_a_time`: the plans of
+        earlier sessions end, one the clinic booked ahead keeps its own), all in one
+        transaction."""
         with self._db.session() as session:
             patient = session.get(Patient, patient_id)
             assert patient is not None
-            _close_treatments(session, patient_id, now)
             patient.timezone = details.timezone
             patient.language = details.language
             patient.first_name = details.first_name or patient.first_name
@@ -182,7 +195,11 @@ class TelegramStore:
             patient.telegram_unreachable = False
             patient.updated_at = now
             session.flush()
-            return plan(session, patient)
+            planned = plan(session, patient)
+            treatment = session.get(Treatment, planned.treatment_id)
+            assert treatment is not None
+            one_plan_at_a_time(session, patient_id, treatment.id, treatment.performed_at, now)
+            return planned
 
     # -- what the person sets for themselves ------------------------------------------------
 
@@ -241,10 +258,10 @@ class TelegramStore:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     @staticmethod
-    def _view(session: Session, patient: Patient) -> ChatPatient:
+    def _view(session: Session, patient: Patient, now: datetime) -> ChatPatient:
         clinic = session.get(Clinic, patient.clinic_id)
         assert clinic is not None
-        treatment = current_treatment(session, patient.id)
+        treatment = current_treatment(session, patient.id, now)
         return ChatPatient(
             id=patient.id,
             clinic_id=patient.clinic_id,
@@ -259,27 +276,6 @@ class TelegramStore:
             performed_at=treatment.performed_at if treatment else None,
             registered_at=treatment.registered_at if treatment else None,
         )
-
-
-def _close_treatments(session: Session, patient_id: int, now: datetime) -> None:
-    open_treatments = select(Treatment.id).where(
-        Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None)
-    )
-    session.execute(
-        update(Reminder)
-        .where(
-            Reminder.treatment_id.in_(open_treatments.scalar_subquery()),
-            Reminder.status == ReminderStatus.PENDING,
-        )
-        .values(status=ReminderStatus.CANCELLED, last_error="replaced by a new treatment")
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Treatment)
-        .where(Treatment.patient_id == patient_id, Treatment.cancelled_at.is_(None))
-        .values(cancelled_at=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _forget_chat(session: Session, chat_id: int) -> None:

@@ -86,7 +86,9 @@ class Talk:
         return self.clock.now()
 
     async def patient(self, update: Update) -> ChatPatient | None:
-        return await asyncio.to_thread(self.store.patient_for_chat, chat_id(update))
+        """The patient this chat speaks as, with their current session (the latest that has
+        happened, else the one booked ahead)."""
+        return await asyncio.to_thread(self.store.patient_for_chat, chat_id(update), self.now())
 
     def guess_language(self, update: Update, context: Context) -> str:
         chosen = context.chat_data.get("language") if context.chat_data is not None else None

@@ -70,7 +70,7 @@ class Start:
         now = talk.now()
         guess = talk.guess_language(update, context)
         patient_id = await asyncio.to_thread(self.invites.redeem, token, now)
-        view = await asyncio.to_thread(talk.store.patient, patient_id) if patient_id else None
+        view = await asyncio.to_thread(talk.store.patient, patient_id, now) if patient_id else None
         if view is None:
             key = "clinic_unknown" if token.startswith(CLINIC_PREFIX) else "invite_invalid"
             await talk.say(update, context, text(key, guess))

@@ -163,6 +163,27 @@ def test_a_session_booked_ahead_ends_the_current_plan_where_it_starts(
     assert second_plan["welcome"][0] == utc(next_visit) + timedelta(hours=1)
 
 
+def test_a_session_that_happened_leaves_the_plan_of_one_booked_ahead_alone(
+    run: Run, core: Core, clock: FakeClock
+) -> None:
+    next_visit = local(clock, 10, 9)
+    run(BOOKING_HEADER + f"C1,Ana,(212) 555-0101,{next_visit},A-2,Microneedling,Booked\n")
+    # The clinic's export of this morning's completed session comes after the booking.
+    _, outcomes = run(
+        BOOKING_HEADER + f"C1,Ana,(212) 555-0101,{local(clock, 0, 9)},A-1,Microneedling,Completed\n"
+    )
+    assert actions(outcomes) == {"C1": "new session"}
+
+    booked_plan, todays_plan = plans(core, "C1")
+    assert {status for _, status in booked_plan.values()} == {"pending"}
+    assert booked_plan["welcome"][0] == utc(next_visit) + timedelta(hours=1)
+    # Today's plan runs until the booked session, whose own plan takes over there.
+    for due, status in todays_plan.values():
+        assert status == ("cancelled" if due >= utc(next_visit) else "pending")
+    assert todays_plan["sunscreen"][1] == "cancelled"
+    assert todays_plan["welcome"] == (clock.now(), "pending")
+
+
 def test_corrections_by_appointment_id_and_by_nearness(
     run: Run, core: Core, clock: FakeClock
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,10 +13,12 @@ from aftercare.settings import Settings
 from aftercare.wiring import Core, build_core
 from bot.channel import InboundHandler, InboundReply, InboundSource
 from bot.telegram.adapter import TelegramAdapter
+from clinic.importer import Importer
 from scheduler.clock import FakeClock
 from scheduler.dispatcher import ChannelLane, DispatchConfig, Dispatcher
 from scheduler.planning import NewPatient, Registration
 from scheduler.rate_limit import RateLimiter
+from storage.enrollment import EnrollmentStore
 from storage.invites import InviteRepository
 from storage.patients import ClinicView
 from tests.conftest import make_settings
@@ -139,6 +142,22 @@ def enrol(
         registration.patient_id, core.clock.now(), timedelta(days=14)
     )
     return registration, token
+
+
+def book(core: Core, clinic: ClinicView, local: str, appointment: str) -> str:
+    """The clinic's booking export names patient P1's session (`local`: its wall-clock time,
+    `2026-03-09 10:00`); returns the row's action."""
+    export = (
+        f"external_id,treatment_at,appointment_id,status\nP1,{local},{appointment},Booked\n"
+    ).encode()
+    store = EnrollmentStore(core.db)
+    importer = Importer(store, core.planner, invite_ttl=timedelta(days=14), invite_link=None)
+    actions: list[str] = []
+    importer.run(
+        store.profile(clinic.slug), io.BytesIO(export), on_row=lambda o: actions.append(o.action)
+    )
+    [action] = actions
+    return action
 
 
 def dispatcher_for(core: Core, adapter: TelegramAdapter) -> Dispatcher:

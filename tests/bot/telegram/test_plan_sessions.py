@@ -3,7 +3,6 @@ session that has happened, and the next session when the clinic has booked one a
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,32 +11,15 @@ from sqlalchemy import select
 from aftercare.wiring import Core
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.views import plan_message
-from clinic.importer import Importer
 from messages.protocol_files import load_protocol
 from scheduler.clock import FakeClock
-from storage.enrollment import EnrollmentStore
 from storage.models import Reminder, Treatment
 from storage.patients import ClinicView
 from storage.plans import PlanRow
 from tests.bot.telegram.chat_kit import Chat
-from tests.bot.telegram.conftest import enrol
+from tests.bot.telegram.conftest import book, enrol
 from tests.bot.telegram.test_commands import bound
 from tests.fakes.telegram_api import FakeTelegramApi
-
-
-def book(core: Core, clinic: ClinicView, local: str, appointment: str) -> str:
-    """The clinic's booking export names patient P1's session; returns the row's action."""
-    export = (
-        f"external_id,treatment_at,appointment_id,status\nP1,{local},{appointment},Booked\n"
-    ).encode()
-    store = EnrollmentStore(core.db)
-    importer = Importer(store, core.planner, invite_ttl=timedelta(days=14), invite_link=None)
-    actions: list[str] = []
-    importer.run(
-        store.profile(clinic.slug), io.BytesIO(export), on_row=lambda o: actions.append(o.action)
-    )
-    [action] = actions
-    return action
 
 
 async def test_plan_shows_the_session_that_happened_and_the_next_one_booked(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from aftercare.wiring import Core
 from scheduler.clock import FakeClock
 from scheduler.planning import NewPatient
-from storage.models import Conversation, Patient, Reminder
+from storage.models import Conversation, Patient, Reminder, Treatment
 from storage.patients import ClinicView
-from storage.telegram import TelegramStore
+from storage.telegram import ChatDetails, TelegramStore
+from tests.bot.telegram.conftest import book
 
 CHAT = 555
 
@@ -42,7 +43,7 @@ def test_binding_moves_pending_reminders_to_telegram_and_skips_what_the_chat_cov
     after = channels(core, patient_id)
     assert after["welcome"] == ("telegram", "skipped")
     assert after["makeup"] == ("telegram", "pending")
-    view = store.patient_for_chat(CHAT)
+    view = store.patient_for_chat(CHAT, core.clock.now())
     assert view is not None and view.id == patient_id and view.treatment_id is not None
 
 
@@ -54,7 +55,7 @@ def test_a_chat_speaks_as_the_patient_bound_last(
     store.bind(second, CHAT, clock.now())
     clock.advance(60)
     store.bind(first, CHAT, clock.now())
-    view = store.patient_for_chat(CHAT)
+    view = store.patient_for_chat(CHAT, core.clock.now())
     assert view is not None and view.id == first
     assert store.patient_at_clinic(CHAT, clinic.id) == first
 
@@ -89,7 +90,7 @@ def test_erasing_forgets_the_person_and_cancels_reminders(core: Core, clinic: Cl
 
     assert store.erase(CHAT, core.clock.now()) == 1
 
-    assert store.patient_for_chat(CHAT) is None
+    assert store.patient_for_chat(CHAT, core.clock.now()) is None
     with core.db.session() as session:
         patient = session.get(Patient, patient_id)
         assert patient is not None and patient.erased_at is not None
@@ -104,3 +105,43 @@ def test_an_update_is_recorded_once(core: Core) -> None:
     assert store.first_delivery(9001, core.clock.now())
     assert not store.first_delivery(9001, core.clock.now())
     assert store.first_delivery(9002, core.clock.now())
+
+
+def test_a_new_registration_ends_earlier_plans_and_keeps_a_session_booked_ahead(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    """A patient self-registers a session from the chat between the one they had an hour
+    ago (10:00 in New York) and one the clinic booked for next Monday at 10:00."""
+    store = TelegramStore(core.db)
+    patient_id = register(core, clinic, "P1")
+    assert book(core, clinic, "2026-03-09 10:00", "B-2") == "new session"
+    booked = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
+    treated = clock.now() - timedelta(minutes=30)
+
+    store.renew_registration(
+        patient_id,
+        ChatDetails("America/New_York", "es", "Ana"),
+        clock.now(),
+        lambda session, patient: core.planner.add_treatment(
+            session, patient, treated, clock.now(), welcome_now=True
+        ),
+    )
+
+    with core.db.session() as session:
+        rows = session.execute(
+            select(Treatment.performed_at, Treatment.cancelled_at, Reminder.due_at, Reminder.status)
+            .join(Reminder, Reminder.treatment_id == Treatment.id)
+            .where(Treatment.patient_id == patient_id)
+        ).all()
+    by_session: dict[datetime, set[tuple[datetime, str]]] = {}
+    for performed_at, cancelled_at, due_at, status in rows:
+        assert cancelled_at is None  # sessions that happened or are booked are never cancelled
+        by_session.setdefault(performed_at, set()).add((due_at, str(status)))
+    earlier, new = (clock.now() - timedelta(hours=1)), treated
+    assert set(by_session) == {earlier, new, booked}
+    assert {status for _, status in by_session[booked]} == {"pending"}
+    assert {status for _, status in by_session[earlier]} == {"cancelled"}
+    assert by_session[new] == {
+        (due, "cancelled" if due >= booked else "pending") for due, _ in by_session[new]
+    }
+    assert any(due >= booked for due, _ in by_session[new])
