@@ -166,13 +166,27 @@ def is_blank(cells: list[str]) -> bool:
 
 def fingerprint(cells: list[str]) -> int:
     """A short digest of a row's content: tells identical duplicate rows from conflicting."""
-    digest = hashlib.blake2b("\x1f".join(c.strip() for c in cells).encode(errors="replace"))
+    digest = hashlib.blake2b("\x1f".join(map(str.strip, cells)).encode(errors="replace"))
     return int.from_bytes(digest.digest()[:4], "big")
 
 
 def raw_external_id(cells: list[str], header: HeaderMap) -> str:
     index = header.positions["external_id"]
     return cells[index].strip() if index < len(cells) else ""
+
+
+def _cell_values(cells: list[str], header: HeaderMap) -> dict[str, str]:
+    """Each known column's cell, stripped, read once (a column the row is too short for is
+    absent); treatment_at from separate date and time cells joined by a space."""
+    width = len(cells)
+    values = {
+        column: cells[index].strip()
+        for column, index in header.positions.items()
+        if 0 <= index < width
+    }
+    if header.positions.get("treatment_at") == -1:
+        values["treatment_at"] = f"{values.get('date', '')} {values.get('time', '')}".strip()
+    return values
 
 
 def validate_row(
@@ -192,16 +206,11 @@ def validate_row(
         )
         return errors
 
-    def cell(column: str) -> str:
-        index = header.positions.get(column)
-        if index == -1:  # treatment_at from separate date and time columns
-            return f"{cell('date')} {cell('time')}".strip()
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
+    values = _cell_values(cells, header)
     if _SURROGATE.search("".join(cells)):
         for column in header.positions:
-            if _SURROGATE.search(cell(column)):
-                errors.append(RowError(row, column, _undecodable_message(cell(column))))
+            if _SURROGATE.search(values.get(column, "")):
+                errors.append(RowError(row, column, _undecodable_message(values[column])))
         if errors:
             return errors
 
@@ -209,51 +218,56 @@ def validate_row(
         if problem:
             errors.append(RowError(row, column, problem))
 
-    external_id = cell("external_id")
+    external_id = values.get("external_id", "")
     check("external_id", _external_id_problem(external_id))
 
-    zone_name = cell("timezone") or ctx.timezone
+    zone_name = values.get("timezone") or ctx.timezone
     zone: ZoneInfo | None = None
     try:
         zone = zone_named(zone_name)
     except ValueError as exc:
         check("timezone", str(exc))
 
-    first_name = cell("first_name") or None
+    first_name = values.get("first_name") or None
     if first_name and len(first_name) > MAX_FIRST_NAME:
         check("first_name", f"is longer than {MAX_FIRST_NAME} characters")
     elif first_name and _CONTROL.search(first_name):
         check("first_name", "contains control characters")
 
-    language = (cell("language") or ctx.language).lower().split("-")[0].split("_")[0]
+    given_language = values.get("language", "")
+    language = (given_language or ctx.language).lower().split("-")[0].split("_")[0]
     if language not in LANGUAGES:
-        check("language", f"must be one of {', '.join(LANGUAGES)}, got {cell('language')!r}")
+        check("language", f"must be one of {', '.join(LANGUAGES)}, got {given_language!r}")
 
+    given_phone = values.get("phone", "")
     phone: str | None = None
-    if cell("phone"):
+    if given_phone:
         try:
-            phone = phone_e164(cell("phone"), ctx.country)
+            phone = phone_e164(given_phone, ctx.country)
         except ValueError as exc:
             check("phone", str(exc))
 
-    channel = cell("channel").lower()
+    given_channel = values.get("channel", "")
+    channel = given_channel.lower()
     if channel and channel not in CHANNELS:
-        check("channel", f"must be sms or telegram, got {cell('channel')!r}")
+        check("channel", f"must be sms or telegram, got {given_channel!r}")
     elif not channel:
-        channel = "sms" if cell("phone") else "telegram"
-    elif channel == "sms" and not cell("phone"):
+        channel = "sms" if given_phone else "telegram"
+    elif channel == "sms" and not given_phone:
         check("phone", "is required when the channel is sms")
 
     # A service the clinic mapped is enrolled with its own protocol whatever its name; any
     # other service only when its name says microneedling (the clinic's default protocol).
-    service = _mapped_service(cell("service"), ctx.services)
+    given_service = values.get("service", "")
+    service = _mapped_service(given_service, ctx.services)
     protocol = ctx.protocol if service is None else ctx.services[service]
+    given_time = values.get("treatment_at", "")
     treated_at: datetime | None = None
-    if not cell("treatment_at"):
+    if not given_time:
         check("treatment_at", "is required")
     elif zone is not None:
         try:
-            treated_at = parse_treatment_at(cell("treatment_at"), zone, ctx.date_format)
+            treated_at = parse_treatment_at(given_time, zone, ctx.date_format)
         except ValueError as exc:
             check("treatment_at", str(exc))
         else:
@@ -262,16 +276,17 @@ def validate_row(
                 treatment_window_problem(treated_at, ctx.now, protocol, ctx.ahead),
             )
 
-    appointment_id = cell("appointment_id") or None
+    appointment_id = values.get("appointment_id") or None
     if appointment_id and len(appointment_id) > MAX_APPOINTMENT_ID:
         check("appointment_id", f"is longer than {MAX_APPOINTMENT_ID} characters")
     cancelled = False
-    if cell("status"):
+    given_status = values.get("status", "")
+    if given_status:
         try:
-            cancelled = status_cancels(cell("status"))
+            cancelled = status_cancels(given_status)
         except ValueError as exc:
             check("status", str(exc))
-    skipped = service is None and bool(cell("service")) and not is_microneedling(cell("service"))
+    skipped = service is None and bool(given_service) and not is_microneedling(given_service)
     if skipped:
         # A row of another service is counted as skipped whatever else it holds: a clinic
         # uploads its whole day's export.
