@@ -167,7 +167,7 @@ def test_a_nurse_does_not_see_the_admin_pages(page: Page, preview: ServedApp) ->
     page.goto(preview.url + "/showcase?role=nurse")
 
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_count(3)
+    expect(nav.get_by_role("link")).to_have_count(4)  # inbox, patients, stats, protocol
     expect(nav.get_by_role("link", name="Import")).to_have_count(0)
     expect(nav.get_by_role("link", name="Audit")).to_have_count(0)
 

@@ -139,9 +139,7 @@ async def test_each_session_names_the_protocol_version_it_was_planned_with(
     now = book_a_series(site.core, clock, site.clinic.slug)
     upload(site.core.db, site.clinic.id, now, clinic_toml())
     later = now + timedelta(days=20)
-    import_bookings(
-        site.core, site.clinic.slug, [f"{BEA},{local(later)},B-2,Microneedling,Booked"]
-    )
+    import_bookings(site.core, site.clinic.slug, [f"{BEA},{local(later)},B-2,Microneedling,Booked"])
     site.add_staff(NURSE)
     async with site.client() as nurse:
         await nurse.sign_in(NURSE)

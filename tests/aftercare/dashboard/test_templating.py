@@ -65,10 +65,10 @@ def test_what_a_user_typed_is_escaped() -> None:
     assert "&lt;b&gt;no&lt;/b&gt;" in html
 
 
-def test_a_nurse_sees_inbox_patients_and_stats() -> None:
+def test_a_nurse_sees_inbox_patients_stats_and_the_protocol() -> None:
     html = ENV.get_template("base.html").render(**signed_in())
 
-    assert nav_links(html) == ["/app", "/app/patients", "/app/stats"]
+    assert nav_links(html) == ["/app", "/app/patients", "/app/stats", "/app/protocol"]
 
 
 def test_an_admin_also_sees_import_staff_audit_and_the_api_key() -> None:
@@ -81,6 +81,7 @@ def test_an_admin_also_sees_import_staff_audit_and_the_api_key() -> None:
         "/app/patients",
         "/app/import",
         "/app/stats",
+        "/app/protocol",
         "/app/staff",
         "/app/audit",
         "/app/settings/api-key",
