@@ -28,8 +28,9 @@ def set_appointment_ids(session: Session, pairs: Sequence[tuple[int, str]]) -> N
 
 
 def cancel_treatments(session: Session, treatment_ids: Sequence[int], now: datetime) -> int:
-    """Cancel these treatments and their pending reminders (sent ones stay); returns how
-    many reminders were cancelled."""
+    """Cancel these treatments and their pending reminders (sent ones stay; so do staff
+    replies, which answer the patient whatever became of the treatment); returns how many
+    reminders were cancelled."""
     if not treatment_ids:
         return 0
     session.execute(
@@ -43,6 +44,7 @@ def cancel_treatments(session: Session, treatment_ids: Sequence[int], now: datet
         .where(
             Reminder.treatment_id.in_(treatment_ids),
             Reminder.status == ReminderStatus.PENDING,
+            Reminder.milestone != STAFF_REPLY,
         )
         .values(status=ReminderStatus.CANCELLED, last_error="appointment cancelled or missed")
         .execution_options(synchronize_session=False)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import Conversation, Escalation, Patient, Reminder, Treatment
+from storage.patients import current_treatment
 from storage.values import STAFF_REPLY, ReminderStatus
 
 # Most urgent first. A category this map does not know (a new kind of escalation) comes
@@ -235,7 +236,7 @@ class EscalationRepository:
                 return ReplyRefused("no_channel")
             if channel != expected_channel:
                 return ReplyRefused("channel_changed")
-            treatment_id = _latest_treatment(session, patient.id)
+            treatment_id = _reply_treatment(session, patient.id, now)
             if treatment_id is None:
                 return ReplyRefused("no_treatment")
             reminder = Reminder(
@@ -315,13 +316,17 @@ def _contact(patient: Patient) -> PatientContact:
     )
 
 
-def _latest_treatment(session: Session, patient_id: int) -> int | None:
-    """The treatment a reply is filed under: the latest, cancelled or not (a reply answers
-    the patient, whatever became of the treatment)."""
+def _reply_treatment(session: Session, patient_id: int, now: datetime) -> int | None:
+    """The treatment a reply is filed under: the patient's current session at `now` (the
+    latest that has happened, else the one booked ahead), not a later booking; failing
+    that, the latest one, cancelled or not (a reply answers the patient, whatever became
+    of the treatment)."""
+    current = current_treatment(session, patient_id, now)
+    if current is not None:
+        return current.id
     return session.scalar(
         select(Treatment.id)
         .where(Treatment.patient_id == patient_id)
-        .order_by(Treatment.cancelled_at.is_(None).desc(), Treatment.performed_at.desc())
-        .order_by(Treatment.id.desc())
+        .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
         .limit(1)
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from aftercare.wiring import Core
 from scheduler.clock import FakeClock
+from storage.appointments import cancel_treatments
 from storage.audit import AuditAction, AuditLog, AuditQuery
 from storage.escalations import (
     REPLY_HEAD_START,
@@ -19,7 +20,7 @@ from storage.escalations import (
     QueuedReply,
     ReplyRefused,
 )
-from storage.models import Escalation, Reminder
+from storage.models import Escalation, Patient, Reminder
 from storage.patients import ClinicView, erase_patients
 from storage.retention import purge_before
 from storage.values import STAFF_REPLY, ReminderStatus
@@ -116,6 +117,38 @@ def test_a_reply_is_a_staff_reply_reminder_due_now_ahead_of_the_queue(
         assert row.due_at == clock.now()
         assert row.next_attempt_at == clock.now() - REPLY_HEAD_START == queued.wake_at
         assert row.expires_at == clock.now() + REPLY_VALID_FOR
+
+
+def test_a_reply_is_filed_under_the_session_that_happened_and_outlives_a_cancelled_one(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    """Between two sessions, a reply answers about the one that happened (the patient's
+    plan and the page's timeline), not the appointment booked ahead; and cancelling an
+    appointment never takes back a reply still waiting to go."""
+    registration = enroll(core, clinic, "P1", clock.now() - timedelta(hours=2))
+    with core.db.session() as session:
+        patient = session.get(Patient, registration.patient_id)
+        assert patient is not None
+        booked = core.planner.add_treatment(
+            session, patient, clock.now() + timedelta(days=10), clock.now()
+        )
+    escalation_id = escalate(core, clinic, registration.patient_id, "swollen", clock.now())
+    repo = EscalationRepository(core.db)
+
+    queued = repo.queue_reply(clinic.id, escalation_id, "Call us.", 1, "n", clock.now(), "sms")
+    assert isinstance(queued, QueuedReply)
+    with core.db.session() as session:
+        reply = session.get(Reminder, queued.reminder_id)
+        assert reply is not None and reply.treatment_id == registration.treatment_id
+        # The clinic's export then cancels both sessions (a mistake, say): the reply stays.
+        cancel_treatments(session, [registration.treatment_id, booked.treatment_id], clock.now())
+    with core.db.session() as session:
+        reply = session.get(Reminder, queued.reminder_id)
+        assert reply is not None and reply.status == ReminderStatus.PENDING
+        others = session.scalars(
+            select(Reminder.status).where(Reminder.id != queued.reminder_id)
+        ).all()
+        assert set(others) == {ReminderStatus.CANCELLED}
 
 
 def test_a_treatment_takes_many_replies_but_each_milestone_once(
