@@ -98,6 +98,7 @@ class NewTreatment(NamedTuple):
     timezone: str
     channel: str
     treated_at: datetime
+    service: str | None = None  # the booking's service, as the clinic's export wrote it
 
 
 PlannedListener = Callable[[datetime], None]  # the earliest due time just stored
@@ -233,18 +234,22 @@ class Planner:
         *,
         welcome_now: bool = False,
         planning: ClinicPlanning | None = None,
+        services: Sequence[str | None] = (),
     ) -> list[Registration]:
         """New patients (external ids not yet in the clinic; `NewPatient.insert_row`) with
         their treatments and plans, inside the caller's transaction, so a patient is never
-        stored without its plan. `planning`: the protocol to plan with (None: the clinic's)."""
+        stored without its plan. `planning`: the protocol to plan with (None: the clinic's);
+        `services`: each item's booking service (none given: no service)."""
         if planning is None:
             planning = self.planning(session, clinic_id)
         patient_ids = insert_patients(session, clinic_id, [row for row, _ in items], now)
         registrations = self.add_treatments(
             session,
             [
-                NewTreatment(pid, row.timezone, row.channel, treated_at)
-                for pid, (row, treated_at) in zip(patient_ids, items, strict=True)
+                NewTreatment(pid, row.timezone, row.channel, treated_at, service)
+                for pid, (row, treated_at), service in zip(
+                    patient_ids, items, services or [None] * len(items), strict=True
+                )
             ],
             now,
             planning,
@@ -308,13 +313,13 @@ class Planner:
         planned with `planning` (whose key each treatment stores)."""
         treatment_ids = insert_treatments(
             session,
-            [(item.patient_id, item.treated_at) for item in items],
+            [(item.patient_id, item.treated_at, item.service) for item in items],
             now,
             planning.key,
         )
         registrations = []
         rows: list[ReminderInsert] = []
-        for (pid, timezone, channel, treated_at), tid in zip(items, treatment_ids, strict=True):
+        for (pid, timezone, channel, treated_at, _), tid in zip(items, treatment_ids, strict=True):
             planned = self.plan_for(treated_at, timezone, now, planning, welcome_now=welcome_now)
             for p in planned:
                 rows.append((tid, pid, p.key, channel, p.due_at, p.expires_at))

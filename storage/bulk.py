@@ -122,12 +122,16 @@ def insert_patients(
 
 
 def insert_treatments(
-    session: Session, rows: Sequence[tuple[int, datetime]], now: datetime, protocol: str
+    session: Session,
+    rows: Sequence[tuple[int, datetime, str | None]],
+    now: datetime,
+    protocol: str,
 ) -> list[int]:
-    """One new treatment for each of these (patient id, performed at); their ids, in order."""
+    """One new treatment for each of these (patient id, performed at, booking service or
+    None); their ids, in order."""
     if not rows:
         return []
-    patient_ids = [pid for pid, _ in rows]
+    patient_ids = [pid for pid, _, _ in rows]
     if len(set(patient_ids)) != len(patient_ids):
         raise ValueError("one new treatment per patient in a batch")  # ids are found by patient
     stamp = driver_datetime(session.connection().dialect)
@@ -135,8 +139,8 @@ def insert_treatments(
     executemany(
         session,
         "treatment",
-        "patient_id, performed_at, registered_at, protocol",
-        [(pid, stamp(performed), registered, protocol) for pid, performed in rows],
+        "patient_id, performed_at, registered_at, protocol, service",
+        [(pid, stamp(performed), registered, protocol, svc) for pid, performed, svc in rows],
     )
     ids: dict[int, int] = {}
     for chunk in _chunks(patient_ids):
