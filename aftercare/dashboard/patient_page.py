@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from math import ceil
 
 from markupsafe import Markup
 
@@ -38,6 +39,7 @@ from storage.patient_status import PatientStatus, patient_status
 from storage.patients import ClinicView
 
 HORIZON = timedelta(days=14)  # the timeline's length: treatment to day 14
+MAX_LEAD_DAYS = 7  # reminders before the treatment: the line starts at most this early
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,17 @@ def build_patient_page(
     erased = status == PatientStatus.ERASED
     timeline = None
     if treatment is not None and not erased:
+        milestones = timeline_milestones(record.reminders, protocol)
+        earliest = min((m.due_at for m in milestones), default=treatment.performed_at)
+        lead = treatment.performed_at - min(earliest, treatment.performed_at)
         timeline = timeline_html(
             treatment.performed_at,
             now,
-            timeline_milestones(record.reminders, protocol),
+            milestones,
             horizon=HORIZON,
             zone=zone,
             element_id=f"timeline-{record.id}",
+            lead_days=min(MAX_LEAD_DAYS, ceil(lead / timedelta(days=1))),
         )
     sessions = [
         session_row(

@@ -476,6 +476,7 @@ EN: Final[Mapping[str, str]] = {
     "patients.status.unreachable": "Unreachable",
     "patients.status.erased": "Erased",
     # short milestone names for the timeline (a clinic's own steps show their title)
+    "milestone.day_before": "Day before",
     "milestone.welcome": "Welcome",
     "milestone.makeup": "Makeup",
     "milestone.checkin_24h": "Check-in",

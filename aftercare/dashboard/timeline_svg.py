@@ -1,11 +1,12 @@
 """The recovery timeline as a picture: a pure function from milestones to inline SVG.
 
-A horizontal line runs from the treatment to the horizon (day 14). Each milestone is a
-marker placed at its due time, coloured by state and labelled with its name and state in
-words; a dashed "now" line shows where the patient is (none before the treatment: a
-session booked ahead). Labels that would collide on a
-phone go to further rows. The picture is an image for screen readers (role="img") whose
-title and description name every milestone, so nothing depends on colour or position.
+A horizontal line runs from the treatment (or a day before it, when a reminder goes the
+day before) to the horizon (day 14). Each milestone is a marker placed at its due time,
+coloured by state and labelled with its name and state in words; a dashed "now" line
+shows where the patient is (none while now is before the line: a session booked further
+ahead). Labels that would collide on a phone go to further rows. The picture is an image
+for screen readers (role="img") whose title and description name every milestone, so
+nothing depends on colour or position.
 """
 
 from __future__ import annotations
@@ -123,15 +124,21 @@ def timeline_svg(
     language: str = "en",
     element_id: str = "timeline",
     layout_px: int = NARROWEST_PX,
+    lead_days: int = 0,
 ) -> Markup:
     """Inline SVG (safe to insert into a page as it is: every text is escaped). Labels are
-    laid out so that they do not overlap at `layout_px` wide or wider."""
+    laid out so that they do not overlap at `layout_px` wide or wider. `lead_days`: the
+    line starts that many days before the treatment (a reminder the day before)."""
     if horizon <= timedelta(0):
         raise ValueError("the horizon must be after the treatment")
+    if lead_days < 0:
+        raise ValueError("the lead is a number of days before the treatment")
+    start = treated_at - timedelta(days=lead_days)
+    length = horizon + timedelta(days=lead_days)
     for milestone in milestones:
         if milestone.state not in STATE_COLOURS:
             raise ValueError(f"unknown milestone state {milestone.state!r}")
-    placed = _place(milestones, treated_at, horizon, language, layout_px)
+    placed = _place(milestones, start, length, language, layout_px)
     rows = max((p.row for p in placed), default=-1) + 1
     axis_y = 12 + rows * ROW_HEIGHT + 14
     height = axis_y + 52
@@ -160,15 +167,15 @@ def timeline_svg(
         f'y2="{axis_y}" stroke="{GRID}" stroke-width="4" stroke-linecap="round"/>',
     ]
     step = _day_step(days)
-    for day in range(0, days + 1, step):
-        x = pct(_fraction(treated_at + timedelta(days=day), treated_at, horizon))
+    for day in range(-lead_days, days + 1, step):
+        x = pct(_fraction(treated_at + timedelta(days=day), start, length))
         parts.append(
             f'<line x1="{x}" x2="{x}" y1="{axis_y + 4}" y2="{axis_y + 9}" stroke="{MUTED}"/>'
             + axis_label(x, axis_y + 23, day)
         )
-    if now >= treated_at:  # a session booked ahead: "now" is not on its line yet
-        now_x = pct(_fraction(now, treated_at, horizon))
-        now_anchor, _, _ = _extent(_fraction(now, treated_at, horizon), 40, layout_px)
+    if now >= start:  # a session booked further ahead: "now" is not on its line yet
+        now_x = pct(_fraction(now, start, length))
+        now_anchor, _, _ = _extent(_fraction(now, start, length), 40, layout_px)
         parts.append(
             f'<g class="timeline-now"><title>{esc(t("timeline.now"))}: '
             f"{esc(when(now, zone))}</title>"
@@ -214,9 +221,17 @@ def timeline_html(
     zone: tzinfo = UTC,
     language: str = "en",
     element_id: str = "timeline",
+    lead_days: int = 0,
 ) -> Markup:
     """The picture twice, laid out for a phone and for a wider screen; app.css shows one."""
     picture = partial(
-        timeline_svg, treated_at, now, milestones, horizon=horizon, zone=zone, language=language
+        timeline_svg,
+        treated_at,
+        now,
+        milestones,
+        horizon=horizon,
+        zone=zone,
+        language=language,
+        lead_days=lead_days,
     )
     return both_layouts(picture, element_id)

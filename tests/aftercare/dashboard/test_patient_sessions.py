@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from scheduler.clock import FakeClock
+from storage.day_before import save_day_before
 from tests.aftercare.dashboard.conftest import Site, both_databases
 from tests.aftercare.dashboard.series_kit import (
     BEA,
@@ -148,7 +149,30 @@ async def test_each_session_names_the_protocol_version_it_was_planned_with(
 
     assert "Protocol built-in (microneedling)" in ana.text
     assert "clinic&#39;s version" not in ana.text
-    labels = re.findall(r"Protocol ([^<·]+?)\s*(?:·|</span>)", bea.text)
+    sessions = bea.text[bea.text.index('id="sessions-title"') :]
+    labels = re.findall(r"Protocol ([^<·]+?)\s*(?:·|</span>)", sessions)
     assert labels == ["clinic&#39;s version 1", "built-in (microneedling)"]  # B-2, then B-1
     # B-1 stays the next session, planned with the built-in's 1-hour welcome.
     assert f"the welcome is due {clinic_time(now + timedelta(days=3, hours=1))}." in bea.text
+
+
+async def test_a_reminder_the_day_before_is_on_the_timeline_before_the_treatment(
+    site: Site, clock: FakeClock
+) -> None:
+    save_day_before(site.core.db, site.clinic.slug, True)
+    booked = clock.now() + timedelta(days=3)
+    import_bookings(
+        site.core, site.clinic.slug, [f"C-7,Dee,(212) 555-0107,{local(booked)},D-1,Microneedling,"]
+    )
+    site.add_staff(NURSE)
+    async with site.client() as nurse:
+        await nurse.sign_in(NURSE)
+        page = await nurse.get("/app/patients/C-7")
+
+    html = page.text
+    start = html.index('<svg class="timeline"')
+    picture = html[start : html.index("</svg>", start)]
+    assert 'text-anchor="middle">-1</text>' in picture  # the line starts a day early
+    assert ">Day before</text>" in picture
+    assert 'class="timeline-now"' not in picture  # now is before the line's start
+    assert re.search(r"<td>Day before</td>\s*<td class=\"nowrap\"><time", html)

@@ -51,7 +51,7 @@ async def test_a_clinic_on_the_built_in_protocol_sees_its_steps_and_the_switches
     assert "Up to 90 days" in settings
     steps = STEP.findall(section(html, "protocol-default"))
     assert steps[0] == (
-        "Your appointment tomorrow",
+        "Day before",
         "Reminder",
         "1 day before the appointment (off: the day-before reminder is off)",
     )

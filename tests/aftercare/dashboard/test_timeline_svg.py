@@ -168,6 +168,26 @@ def test_a_picture_with_more_rows_is_taller() -> None:
     assert int(four_rows.get("height", "0")) > int(one_row.get("height", "0"))
 
 
+def test_a_lead_starts_the_line_days_before_the_treatment() -> None:
+    """A reminder the day before sits on the line at day -1, not held at the treatment."""
+    milestones = [
+        Milestone("Day before", T0 - timedelta(days=1), "sent"),
+        Milestone("Welcome", T0, "planned"),
+        Milestone("Sunscreen", T0 + timedelta(days=14), "planned"),
+    ]
+    root = parse(timeline_svg(T0, T0 - timedelta(hours=12), milestones, lead_days=1))
+
+    ticks = [t.text for t in root.findall(f"{SVG}text")][:16]
+    assert ticks == [str(day) for day in range(-1, 15)]
+    xs = [percent(g.find(f"{SVG}circle").get("cx")) for g in milestones_of(root)]  # type: ignore[union-attr]
+    assert xs == pytest.approx([3.0, 3 + 94 / 15, 97.0], abs=0.001)  # printed to 3 places
+    now_line = root.find(f"{SVG}g[@class='timeline-now']/{SVG}line")  # between the two
+    assert now_line is not None
+    assert percent(now_line.get("x1")) == pytest.approx(3 + 94 * 0.5 / 15, abs=0.001)
+    with pytest.raises(ValueError, match="lead"):
+        timeline_svg(T0, T0, [], lead_days=-1)
+
+
 def test_day_ticks_run_from_treatment_to_the_horizon() -> None:
     root = parse(timeline_svg(T0, T0, []))
     ticks = [t.text for t in root.findall(f"{SVG}text")]
