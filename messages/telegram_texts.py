@@ -160,6 +160,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Let's correct your treatment time (currently <b>{when}</b>).",
         "es": "Vamos a corregir la hora del tratamiento (ahora: <b>{when}</b>).",
     },
+    "treatment_booked": {
+        "en": "Your session on <b>{when}</b> hasn't happened yet, so there is no treatment "
+        "time to correct. To change the appointment, please contact {clinic_name}, "
+        "{clinic_phone}.",
+        "es": "Tu sesión del <b>{when}</b> todavía no ha tenido lugar, así que no hay una hora "
+        "de tratamiento que corregir. Para cambiar la cita, contacta con {clinic_name}, "
+        "{clinic_phone}.",
+    },
     "treatment_updated": {
         "en": "Done, treatment time changed to <b>{when}</b>. Reminders moved accordingly.",
         "es": "Hecho, la hora del tratamiento ahora es <b>{when}</b>. Los recordatorios se "

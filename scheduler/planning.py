@@ -17,6 +17,7 @@ from scheduler.invites import plan_invite, wants_invite
 from scheduler.protocol_catalog import ClinicPlanning, ProtocolCatalog
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import PlannedReminder, plan
+from storage.appointments import one_plan_at_a_time
 from storage.bulk import (
     PatientInsert,
     ReminderInsert,
@@ -360,15 +361,19 @@ class Planner:
             )
         return planned
 
-    def reschedule(self, treatment_id: int, treated_at: datetime) -> list[PlannedReminder]:
+    def reschedule(
+        self, treatment_id: int, treated_at: datetime, *, ahead: timedelta = MAX_AHEAD
+    ) -> list[PlannedReminder]:
         """The treatment time was corrected: move pending reminders, skip ones now past,
-        add ones newly ahead. Sent reminders stay as they are; the welcome is not repeated."""
+        add ones newly ahead. Sent reminders stay as they are; the welcome is not repeated.
+        `ahead`: how far in the future the new time may be (0: a patient's correction)."""
         now = self.clock.now()
         with self.db.session() as session:
             treatment = session.get(Treatment, treatment_id)
             if treatment is None:
                 raise NotFoundError(f"no treatment {treatment_id}")
-            problem = treatment_time_problem(treated_at, now, self.protocol(treatment.protocol))
+            protocol = self.protocol(treatment.protocol)
+            problem = treatment_time_problem(treated_at, now, protocol, ahead)
             if problem:
                 raise ValueError(problem)
             patient = session.get(Patient, treatment.patient_id)
@@ -401,7 +406,9 @@ class Planner:
         the treatment's own protocol; or, with `replan`, with that protocol from now on:
         pending reminders move to its times, milestones it does not have are skipped.
         Reminders before the treatment follow the clinic's switch as it is now (`before`,
-        when the caller has it at hand, as an import batch does; else read here)."""
+        when the caller has it at hand, as an import batch does; else read here). Moved
+        among the patient's other sessions, it keeps to one plan at a time
+        (`one_plan_at_a_time`: a later session booked ahead still takes over where it starts)."""
         if replan is None:
             key = session.scalar(select(Treatment.protocol).where(Treatment.id == treatment_id))
             protocol = self.protocol(key)
@@ -452,6 +459,8 @@ class Planner:
                 fresh.append(reminder_insert(treatment_id, patient_id, channel, new))
         session.flush()
         insert_reminders(session, fresh)
+        # Moved among the patient's other sessions: still one plan at a time.
+        one_plan_at_a_time(session, patient_id, treatment_id, treated_at, now)
         self._announce_on_commit(session, planned.values())
         return list(planned.values())
 

@@ -1,9 +1,11 @@
-"""/treatment: a registered patient corrects their treatment time; the plan moves with it."""
+"""/treatment: a registered patient corrects the time of their session that has happened (the
+one their plan and answers are about, not one booked ahead); the plan moves with it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -38,6 +40,19 @@ class TreatmentCorrection:
             await talk.say(update, context, text("not_registered", language))
             return END
         zone = ZoneInfo(patient.timezone)
+        if patient.performed_at > talk.now():
+            # Only a session booked ahead: the appointment is the clinic's to move, and
+            # a patient's correction is of a treatment that has happened.
+            when = format_local(patient.performed_at, zone, patient.language)
+            booked = text(
+                "treatment_booked",
+                patient.language,
+                when=when,
+                clinic_name=patient.clinic_name,
+                clinic_phone=patient.clinic_phone,
+            )
+            await talk.say(update, context, booked)
+            return END
         draft = talk.keep(
             context,
             Draft(
@@ -59,7 +74,9 @@ class TreatmentCorrection:
         zone = ZoneInfo(draft.zone)
         treated = localize(draft.local, zone)
         try:
-            await asyncio.to_thread(self.planner.reschedule, draft.treatment_id, treated)
+            await asyncio.to_thread(  # past times only, as the questions asked
+                self.planner.reschedule, draft.treatment_id, treated, ahead=timedelta(0)
+            )
         except (ValueError, NotFoundError):
             await self.talk.say(update, context, text("time_not_understood", draft.language))
             return await self.questions.ask_day_again(update, context, draft)

@@ -175,3 +175,23 @@ def test_a_corrected_treatment_time_is_announced_too(
     core.planner.subscribe(heard.append)
     planned = core.planner.reschedule(registration.treatment_id, clock.now() - timedelta(hours=2))
     assert heard == [min(p.due_at for p in planned)]
+
+
+def test_a_correction_can_be_kept_to_past_times(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    """A patient corrects a treatment that happened: never into the future (where the
+    clinic's own appointments are)."""
+    registration = core.planner.register(
+        clinic.id, NewPatient("P1", "UTC", phone="+15550001111"), clock.now() - timedelta(hours=3)
+    )
+    with pytest.raises(ValueError, match="in the future"):
+        core.planner.reschedule(
+            registration.treatment_id, clock.now() + timedelta(hours=1), ahead=timedelta(0)
+        )
+    with core.db.session() as session:
+        treatment = session.get(Treatment, registration.treatment_id)
+        assert treatment is not None
+        assert treatment.performed_at == clock.now() - timedelta(hours=3)
+    # The clinic may still move an appointment ahead.
+    core.planner.reschedule(registration.treatment_id, clock.now() + timedelta(hours=1))
