@@ -59,6 +59,7 @@ class SessionLine:
     protocol: str  # the key of the protocol it was planned with
     cancelled_at: datetime | None
     protocol_version: int | None = None  # that key's clinic version number (None: built-in)
+    service: str | None = None  # the booking's service, as the export wrote it
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,7 @@ def _sessions(session: Session, patient_id: int) -> list[SessionLine]:
             t.protocol,
             t.cancelled_at,
             numbers.get(version_id(t.protocol) or 0),
+            t.service,
         )
         for t in treatments
     ]

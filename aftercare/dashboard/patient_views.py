@@ -227,6 +227,7 @@ class SessionRow:
     when: str
     when_iso: str
     appointment_id: str  # "" when the booking export had none
+    service: str  # "" when it had none
     state: SessionState
     state_label: str
     current: bool  # the session whose plan the timeline shows
@@ -247,6 +248,7 @@ def session_row(
         when=local_time(session.performed_at, zone),
         when_iso=session.performed_at.astimezone(zone).isoformat(timespec="minutes"),
         appointment_id=session.appointment_id or "",
+        service=session.service or "",
         state=state,
         state_label=text(f"session.{state}"),
         current=session == current,

@@ -8,9 +8,11 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from scheduler.clock import FakeClock
 from storage.day_before import save_day_before
+from storage.models import Treatment
 from tests.aftercare.dashboard.conftest import Site, both_databases
 from tests.aftercare.dashboard.series_kit import (
     BEA,
@@ -176,3 +178,26 @@ async def test_a_reminder_the_day_before_is_on_the_timeline_before_the_treatment
     assert ">Day before</text>" in picture
     assert 'class="timeline-now"' not in picture  # now is before the line's start
     assert re.search(r"<td>Day before</td>\s*<td class=\"nowrap\"><time", html)
+
+
+async def test_a_sessions_booking_service_is_shown_when_it_is_stored(
+    site: Site, clock: FakeClock
+) -> None:
+    book_a_series(site.core, clock, site.clinic.slug)
+    with site.core.db.session() as session:  # as the import stores the export's service
+        session.execute(
+            update(Treatment)
+            .where(Treatment.appointment_id == "B-1")
+            .values(service="Microneedling with PRP")
+        )
+    site.add_staff(NURSE)
+    async with site.client() as nurse:
+        await nurse.sign_in(NURSE)
+        bea = await nurse.get("/app/patients/C-2")
+        ana = await nurse.get("/app/patients/C-1")
+
+    card = bea.text[bea.text.index('class="card upcoming-card"') :]
+    assert '<span class="break">Microneedling with PRP</span> ·' in card.split("</section>")[0]
+    sessions = bea.text[bea.text.index('id="sessions-title"') :]
+    assert '<span class="break">Microneedling with PRP</span> ·' in sessions
+    assert "Microneedling with PRP" not in ana.text  # Ana booked plain Microneedling
