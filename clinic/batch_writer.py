@@ -85,6 +85,7 @@ class BatchWriter:
             ],
             now,
             planning=planning,
+            services=[r.service_name for r in creates],
         )
         patient_ids = [registration.patient_id for registration in registrations]
         set_appointment_ids(
@@ -133,7 +134,11 @@ class BatchWriter:
         if update.new_session or target is None:  # a new session, or every earlier one
             [registration] = self.planner.add_treatments(  # was cancelled: start anew
                 session,
-                [NewTreatment(known.id, update.zone, update.channel, treated_at)],
+                [
+                    NewTreatment(
+                        known.id, update.zone, update.channel, treated_at, update.row.service_name
+                    )
+                ],
                 now,
                 plans.for_service(update.row.service),
             )

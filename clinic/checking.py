@@ -130,6 +130,7 @@ def as_item(r: ValidRow) -> Item:
         r.cancelled,
         r.skipped,
         r.service,
+        r.service_name,
     )
 
 

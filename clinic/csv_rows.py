@@ -20,7 +20,7 @@ from messages.protocol import Protocol
 from scheduler.localtime import zone_named
 from scheduler.planning import MAX_AHEAD
 from storage.clinic_fields import normalise_phone
-from storage.clinic_protocols import service_key
+from storage.clinic_protocols import MAX_SERVICE, service_key
 from storage.values import CHANNELS, LANGUAGES
 
 COLUMNS = (
@@ -100,6 +100,7 @@ class ValidRow:
     cancelled: bool = False  # the booking was cancelled or missed: its reminders are cancelled
     skipped: bool = False  # a service that is not microneedling: not enrolled
     service: str | None = None  # a service the clinic mapped (its service_key), else None
+    service_name: str | None = None  # the booking's service as written (spaces collapsed)
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,9 @@ def validate_row(
         except ValueError as exc:
             check("status", str(exc))
     skipped = service is None and bool(given_service) and not is_microneedling(given_service)
+    service_name = " ".join(given_service.split()) or None  # stored with the treatment
+    if service_name is not None and not skipped:
+        check("service", _service_problem(service_name))
     if skipped:
         # A row of another service is counted as skipped whatever else it holds: a clinic
         # uploads its whole day's export.
@@ -308,6 +312,7 @@ def validate_row(
         cancelled,
         skipped,
         service,
+        service_name,
     )
 
 
@@ -388,6 +393,14 @@ def is_microneedling(service: str) -> bool:
     """The built-in service match: case and accents do not matter."""
     folded = _folded(service)
     return any(_folded(word) in folded for word in _SERVICES)
+
+
+def _service_problem(service: str) -> str | None:
+    if len(service) > MAX_SERVICE:
+        return f"is longer than {MAX_SERVICE} characters"
+    if _CONTROL.search(service):
+        return "contains control characters"
+    return None
 
 
 def _external_id_problem(external_id: str) -> str | None:

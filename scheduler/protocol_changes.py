@@ -3,8 +3,10 @@ booking service, and with `replan` its current plans moved to it, in one transac
 
 New treatments follow the change at once; treatments already planned keep the version they
 name unless replanned. A replan moves the treatments planned with an earlier version of the
-same scope (for the clinic's default, also those on the built-in protocol) that are still
-their patient's plan; see `Planner.replan` for what happens to their reminders.
+same scope (for the clinic's default, also those on the built-in protocol, but not those
+booked for a service mapped on its own; for a service, also every treatment booked for it,
+as `treatment.service` names it) that are still their patient's plan; see `Planner.replan`
+for what happens to their reminders.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from scheduler.planning import Planner
 from scheduler.protocol_catalog import ClinicPlanning
 from storage.clinic_protocols import (
     ClinicProtocols,
     ProtocolVersion,
+    ReplanCandidate,
     active_in,
+    booked_services,
     replan_candidates,
     scope_keys,
     service_key,
@@ -63,6 +69,19 @@ def change_protocol(
         planning = planner.protocols.plans(session, clinic_id).for_service(service)
         moved = 0
         if replan:
-            candidates = replan_candidates(session, clinic_id, earlier)
+            candidates = _candidates(session, clinic_id, scope, earlier, planning.key)
             moved = planner.replan(session, candidates, planning, now)
     return ProtocolChange(version, planning, moved)
+
+
+def _candidates(
+    session: Session, clinic_id: int, scope: str | None, earlier: set[str], key: str
+) -> list[ReplanCandidate]:
+    """A service's replan also takes the treatments booked for that service and planned
+    before it was mapped (or, after a reset, with its removed mapping's versions); the
+    default's replan leaves out treatments of services that have a mapping of their own."""
+    if scope is not None:
+        services = booked_services(session, clinic_id, {scope})
+        return replan_candidates(session, clinic_id, earlier, services=services, other_than=key)
+    mapped = booked_services(session, clinic_id, set(active_in(session, clinic_id).services))
+    return replan_candidates(session, clinic_id, earlier, leave_services=mapped)

@@ -13,6 +13,7 @@ protocol later. The built-in protocol keeps its own name as key.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -124,11 +125,40 @@ def scope_keys(session: Session, clinic_id: int, service: str | None) -> set[str
     }
 
 
-def replan_candidates(session: Session, clinic_id: int, keys: set[str]) -> list[ReplanCandidate]:
-    """The clinic's treatments planned with one of `keys` that are still the patient's
-    plan: not cancelled, the patient's latest session (an earlier one ended where the
-    newer one starts) and the patient not erased."""
-    if not keys:
+def booked_services(session: Session, clinic_id: int, scopes: set[str]) -> set[str]:
+    """The booking services of the clinic's live treatments, as stored, whose `service_key`
+    is one of `scopes` (one service is written many ways: `Microneedling with PRP`,
+    `microneedling with prp`)."""
+    if not scopes:
+        return set()
+    names = session.scalars(
+        select(Treatment.service)
+        .distinct()
+        .join(Patient, Patient.id == Treatment.patient_id)
+        .where(
+            Patient.clinic_id == clinic_id,
+            Treatment.service.is_not(None),
+            Treatment.cancelled_at.is_(None),
+        )
+    )
+    return {name for name in names if name is not None and service_key(name) in scopes}
+
+
+def replan_candidates(
+    session: Session,
+    clinic_id: int,
+    keys: set[str],
+    *,
+    services: Collection[str] = (),
+    other_than: str | None = None,
+    leave_services: Collection[str] = (),
+) -> list[ReplanCandidate]:
+    """The clinic's treatments that are still the patient's plan (not cancelled, the
+    patient's latest session — an earlier one ended where the newer one starts — and the
+    patient not erased) and were planned with one of `keys`, or were booked for one of
+    `services` (stored names) and planned with another key than `other_than`; those booked
+    for one of `leave_services` are left out."""
+    if not keys and not services:
         return []
     newer = aliased(Treatment)
     later = (
@@ -157,7 +187,14 @@ def replan_candidates(session: Session, clinic_id: int, keys: set[str]) -> list[
             Patient.clinic_id == clinic_id,
             Patient.erased_at.is_(None),
             Treatment.cancelled_at.is_(None),
-            Treatment.protocol.in_(sorted(keys)),
+            or_(
+                Treatment.protocol.in_(sorted(keys)),
+                and_(
+                    Treatment.service.in_(sorted(services)),
+                    Treatment.protocol != (other_than or ""),
+                ),
+            ),
+            or_(Treatment.service.is_(None), Treatment.service.not_in(sorted(leave_services))),
             ~later,
         )
         .order_by(Treatment.id)

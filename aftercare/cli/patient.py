@@ -40,6 +40,7 @@ OPTIONS = {
     "language": "--lang",
     "channel": "--channel",
     "appointment_id": "--appointment-id",
+    "service": "--service",
 }
 
 
@@ -60,6 +61,13 @@ def patient_add(
         typer.Option(
             help="The booking system's id of this session: a new id is a new session, "
             "a known one at another time a correction."
+        ),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            help="The booked service: one the clinic mapped gets its protocol; otherwise "
+            "its name must say microneedling."
         ),
     ] = None,
 ) -> None:
@@ -103,6 +111,7 @@ def patient_add(
             "language": lang,
             "channel": channel,
             "appointment_id": appointment_id,
+            "service": service,
         }
         importer = Importer(
             store,
@@ -118,6 +127,11 @@ def patient_add(
         [outcome] = outcomes
         if outcome.status == "rejected":
             raise fail("; ".join(option_error(e) for e in outcome.errors))
+        if outcome.status == "skipped":
+            raise fail(
+                f"--service: {service!r} is not microneedling and the clinic has no protocol "
+                "for it (aftercare clinic protocol SLUG FILE --service NAME); nothing enrolled"
+            )
         detail = store.patient_detail(profile.id, external_id)
     assert detail is not None
     patient_zone = ZoneInfo(detail.timezone)

@@ -172,3 +172,16 @@ def test_a_new_telegram_patient_gets_an_invite_link_shown_once(
     assert "Telegram invite (shown once): https://t.me/GlowClinicBot?start=" in added.stdout
     again = add("--treatment", "-1h")
     assert "unchanged" in again.stdout and "t.me" not in again.stdout
+
+
+def test_the_booked_service_is_stored_with_the_treatment_and_another_service_is_refused(
+    db: Database,
+) -> None:
+    other = add("--treatment", "-1h", "--phone", "2125550199", "--service", "Glow facial")
+    assert other.exit_code == 1
+    assert "--service: 'Glow facial' is not microneedling" in other.output
+    assert treatments(db) == []
+    added = add("--treatment", "-1h", "--phone", "2125550199", "--service", "Dermapen  PRP")
+    assert added.exit_code == 0, added.output
+    with db.session() as session:
+        assert session.scalars(select(Treatment.service)).all() == ["Dermapen PRP"]

@@ -182,6 +182,69 @@ def test_a_replan_of_a_service_moves_that_services_plans_only(
     assert plan_of(core, "P2")[0] == "microneedling"
 
 
+def services(core: Core) -> dict[str, str | None]:
+    with core.db.session() as session:
+        rows = session.execute(
+            select(Patient.external_id, Treatment.service).join(
+                Patient, Patient.id == Treatment.patient_id
+            )
+        )
+        return {external_id: service for external_id, service in rows}
+
+
+def test_a_service_mapped_later_replans_the_treatments_booked_for_it_before(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    tomorrow = local(clock, 1, 14)
+    enroll(
+        core,
+        "glow",
+        f"P1,Pia,(212) 555-0101,{tomorrow},A-1,MICRONEEDLING  with prp,Booked\n"
+        f"P2,Pat,(212) 555-0102,{tomorrow},A-2,Microneedling,Booked\n"
+        f"P3,Pol,(212) 555-0103,{tomorrow},A-3,,Booked\n",
+    )
+    # The service as the export wrote it (spaces collapsed); none when the cell is empty.
+    assert services(core) == {"P1": "MICRONEEDLING with prp", "P2": "Microneedling", "P3": None}
+
+    mapped = change(core, clock, clinic_toml(), service=PRP, replan=True)
+    assert mapped.replanned == 1
+    assert plan_of(core, "P1")[0] == mapped.version.key
+    assert plan_of(core, "P1")[1]["sunscreen"][0] == timedelta(days=10)
+    assert plan_of(core, "P2")[0] == plan_of(core, "P3")[0] == "microneedling"
+
+    # The clinic's default: its other treatments move, the mapped service's stay its own.
+    default = change(core, clock, clinic_toml(name="glow", sun_after="12d"), replan=True)
+    assert default.replanned == 2
+    assert plan_of(core, "P1")[0] == mapped.version.key
+    assert plan_of(core, "P2")[0] == plan_of(core, "P3")[0] == default.version.key
+
+    # The mapping removed: its treatments go to the clinic's default.
+    removed = change(core, clock, None, service=PRP, replan=True)
+    assert removed.replanned == 1
+    assert plan_of(core, "P1")[0] == default.version.key
+    assert plan_of(core, "P1")[1]["sunscreen"][0] == timedelta(days=12)
+
+
+def test_a_service_that_cannot_be_stored_is_a_row_error_unless_the_row_is_skipped(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    tomorrow = local(clock, 1, 14)
+    long = "Microneedling " + "x" * 200
+    outcomes = enroll(
+        core,
+        "glow",
+        f"P1,Pia,(212) 555-0101,{tomorrow},A-1,{long},Booked\n"
+        f"P2,Pat,(212) 555-0102,{tomorrow},A-2,Microneedling\x07,Booked\n"
+        f"P3,Pol,(212) 555-0103,{tomorrow},A-3,Facial\x07,Booked\n",
+    )
+    assert [(o.status, [(e.column, e.message) for e in o.errors]) for o in outcomes] == [
+        ("rejected", [("service", "is longer than 200 characters")]),
+        ("rejected", [("service", "contains control characters")]),
+        ("skipped", []),
+    ]
+    assert services(core) == {}
+
+
 def test_a_replan_leaves_cancelled_and_superseded_treatments_alone(
     core: Core, clinic: ClinicView, clock: FakeClock
 ) -> None:
