@@ -18,6 +18,7 @@ from rich.table import Table
 
 from aftercare.cli.clinic import clinic_app
 from aftercare.cli.common import fail, open_database, out, read_protocol, read_settings
+from messages.durations import Duration
 from messages.protocol import Protocol
 from messages.protocol_files import ProtocolError, parse_protocol
 from storage.patients import NotFoundError
@@ -216,13 +217,26 @@ def print_summary(protocol: Protocol) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    table = Table("milestone", "kind", "after", "window", f"title ({locale})")
+    table = Table("milestone", "kind", "when", "window", f"title ({locale})")
     for milestone in protocol.milestones:
         table.add_row(
             milestone.key,
             milestone.kind,
-            str(milestone.offset),
-            str(milestone.window),
+            when(milestone.offset),
+            spoken(milestone.window),
             milestone.title.get(locale, ""),
         )
     out.print(table)
+
+
+def when(offset: Duration) -> str:
+    """`14 days after`, `1 day before` (the treatment); the welcome's moment is the line
+    above the table (at enrollment, or the welcome delay after a booked appointment)."""
+    if offset.amount == 0:
+        return "see above"
+    return f"{spoken(offset)} {'before' if offset.amount < 0 else 'after'}"
+
+
+def spoken(duration: Duration) -> str:
+    amount = abs(duration.amount)
+    return f"{amount} {duration.unit if amount != 1 else duration.unit.removesuffix('s')}"

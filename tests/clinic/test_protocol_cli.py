@@ -69,12 +69,14 @@ def test_an_upload_is_shown_with_its_version_and_the_toml_comes_back_as_uploaded
     assert "clinic glow: version 1, glow, from glow-v1.toml" in shown.stdout
     assert "services: none mapped" in shown.stdout
     assert "or 2h after an appointment booked ahead" in shown.stdout
-    assert "sunscreen" in shown.stdout and "10d" in shown.stdout
+    assert "sunscreen" in shown.stdout and "10 days after" in shown.stdout
+    # The day-before reminder is worded as such, not as a negative offset.
+    assert "1 day before" in shown.stdout and "-1d" not in shown.stdout
     assert protocol("glow", "--show", "--toml").stdout == source
 
     other = protocol("glow", write(tmp_path, "glow-v2.toml", clinic_toml(sun_after="12d")))
     assert "version 2" in other.stdout
-    assert "12d" in protocol("glow", "--show").stdout
+    assert "12 days after" in protocol("glow", "--show").stdout
 
 
 def test_a_service_is_mapped_shown_and_reset(env: str, tmp_path: Path) -> None:
