@@ -11,6 +11,7 @@ for what happens to their reminders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.planning import Planner
 from scheduler.protocol_catalog import ClinicPlanning
+from storage.audit import AuditAction, AuditLog
 from storage.clinic_protocols import (
     ClinicProtocols,
     ProtocolVersion,
@@ -46,9 +48,11 @@ def change_protocol(
     service: str | None,
     replan: bool,
     now: datetime,
+    audit: Callable[[Session, ProtocolChange], None] | None = None,
 ) -> ProtocolChange:
     """`source`: the protocol's TOML, already checked (`parse_protocol`); None resets the
     scope (the clinic's default back to the built-in; a service's mapping removed).
+    `audit` records the change in its transaction (`audit_change`).
     Raises NotFoundError for an unknown clinic, ValueError for a reset of nothing."""
     store = ClinicProtocols(planner.db)
     scope = None if service is None else service_key(service)
@@ -71,7 +75,47 @@ def change_protocol(
         if replan:
             candidates = _candidates(session, clinic_id, scope, earlier, planning.key)
             moved = planner.replan(session, candidates, planning, now)
-    return ProtocolChange(version, planning, moved)
+        done = ProtocolChange(version, planning, moved)
+        if audit is not None:
+            audit(session, done)
+    return done
+
+
+def audit_change(
+    session: Session,
+    done: ProtocolChange,
+    slug: str,
+    *,
+    replan: bool,
+    at: datetime,
+    actor: str,
+    staff_id: int | None = None,
+    address: str | None = None,
+) -> None:
+    """The trail's entries of a change: the upload or reset (the clinic's slug and the
+    version, never the file or the service's name), and with `replan` how many current
+    treatments moved to it."""
+    version = done.version
+    action = AuditAction.PROTOCOL_RESET if version.source is None else AuditAction.PROTOCOL_UPLOAD
+    scope = "a service's" if version.service is not None else "the clinic's"
+    target = f"{slug} version {version.version} ({scope})"
+
+    def add(action: AuditAction, target_id: str) -> None:
+        AuditLog.add(
+            session,
+            at,
+            version.clinic_id,
+            staff_id,
+            action,
+            "clinic_protocol",
+            target_id,
+            actor=actor,
+            address=address,
+        )
+
+    add(action, target)
+    if replan:
+        add(AuditAction.PROTOCOL_REPLAN, f"{target}: {done.replanned} treatment(s) moved")
 
 
 def _candidates(

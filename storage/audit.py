@@ -48,6 +48,11 @@ class AuditAction(StrEnum):
     ESCALATION_RESOLVE = "escalation.resolve"
     IMPORT = "import"
     IMPORT_COLUMNS = "import.columns"  # the clinic's own column names for imports
+    PROTOCOL_UPLOAD = "protocol.upload"  # a new version of the clinic's (or a service's)
+    PROTOCOL_RESET = "protocol.reset"  # back to the built-in, or a service's mapping removed
+    PROTOCOL_REPLAN = "protocol.replan"  # current plans moved to the new version (how many)
+    CLINIC_DAYS_AHEAD = "clinic.days_ahead"
+    CLINIC_DAY_BEFORE = "clinic.day_before"
     AUDIT_EXPORT = "audit.export"
 
 

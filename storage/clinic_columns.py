@@ -22,13 +22,21 @@ def column_map(db: Database, slug: str) -> dict[str, str]:
         return dict(json.loads(clinic.column_map)) if clinic.column_map else {}
 
 
-def save_days_ahead(db: Database, slug: str, days: int | None) -> None:
-    """How many days ahead the clinic's appointments may be enrolled (None: built-in)."""
+def save_days_ahead(
+    db: Database,
+    slug: str,
+    days: int | None,
+    audit: Callable[[Session, int], None] | None = None,
+) -> None:
+    """How many days ahead the clinic's appointments may be enrolled (None: built-in).
+    `audit` records the change in the same transaction (given the clinic's id)."""
     with db.session() as session:
         clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
             raise NotFoundError(f"no clinic {slug!r}")
         clinic.days_ahead = days
+        if audit is not None:
+            audit(session, clinic.id)
 
 
 def save_column_map(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,13 +12,18 @@ from storage.models import Clinic, Patient
 from storage.patients import NotFoundError
 
 
-def save_day_before(db: Database, slug: str, on: bool) -> None:
-    """Turn the clinic's reminders before the treatment on or off (new plans only)."""
+def save_day_before(
+    db: Database, slug: str, on: bool, audit: Callable[[Session, int], None] | None = None
+) -> None:
+    """Turn the clinic's reminders before the treatment on or off (new plans only).
+    `audit` records the change in the same transaction (given the clinic's id)."""
     with db.session() as session:
         clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
             raise NotFoundError(f"no clinic {slug!r}")
         clinic.day_before_reminder = on
+        if audit is not None:
+            audit(session, clinic.id)
 
 
 def day_before_on(session: Session, clinic_id: int) -> bool:

@@ -4,7 +4,8 @@ Also the clinic's other booking settings: `days-ahead`, `day-before`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -12,9 +13,34 @@ from rich.markup import escape
 from aftercare.cli.clinic import clinic_app
 from aftercare.cli.common import fail, open_database, out, read_settings
 from clinic.csv_rows import COLUMNS
+from storage.audit import AuditAction, AuditLog
 from storage.clinic_columns import column_map, save_column_map, save_days_ahead
 from storage.day_before import save_day_before
 from storage.patients import NotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def audited(action: AuditAction, target: str) -> Callable[[Session, int], None]:
+    """Records a clinic setting changed from the command line, in the change's transaction:
+    the clinic by its slug and the new value, by 'command line'."""
+    from aftercare.dashboard.accounts import COMMAND_LINE
+    from scheduler.clock import SystemClock
+
+    def audit(session: Session, clinic_id: int) -> None:
+        AuditLog.add(
+            session,
+            SystemClock().now(),
+            clinic_id,
+            None,
+            action,
+            "clinic",
+            target,
+            actor=COMMAND_LINE.name,
+        )
+
+    return audit
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -36,10 +62,15 @@ def clinic_days_ahead(
     slug: str,
     days: Annotated[int, typer.Argument(help="0 to 90; 90 is the built-in.", min=0, max=90)],
 ) -> None:
-    """How many days ahead the clinic's appointments may be enrolled."""
+    """How many days ahead the clinic's appointments may be enrolled (audited)."""
     with open_database(read_settings()) as db:
         try:
-            save_days_ahead(db, slug, None if days == 90 else days)
+            save_days_ahead(
+                db,
+                slug,
+                None if days == 90 else days,
+                audited(AuditAction.CLINIC_DAYS_AHEAD, f"{slug}: {days} days"),
+            )
         except NotFoundError as exc:
             raise fail(str(exc)) from None
     out.print(f"clinic {slug}: appointments up to {days} days ahead")
@@ -51,10 +82,13 @@ def clinic_day_before(
     state: Annotated[Literal["on", "off"], typer.Argument(help="on or off (the default).")],
 ) -> None:
     """A one-line reminder of the appointment the day before (off unless turned on). It
-    applies to appointments enrolled or moved from now on; reminders already planned stay."""
+    applies to appointments enrolled or moved from now on; reminders already planned stay
+    (audited)."""
     with open_database(read_settings()) as db:
         try:
-            save_day_before(db, slug, state == "on")
+            save_day_before(
+                db, slug, state == "on", audited(AuditAction.CLINIC_DAY_BEFORE, f"{slug}: {state}")
+            )
         except NotFoundError as exc:
             raise fail(str(exc)) from None
     out.print(f"clinic {slug}: day-before reminder {state}")

@@ -24,6 +24,8 @@ from messages.protocol_files import ProtocolError, parse_protocol
 from storage.patients import NotFoundError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from scheduler.protocol_catalog import ClinicPlanning, ProtocolCatalog
     from storage.clinic_protocols import ActiveProtocols, ProtocolVersion
     from storage.db import Database
@@ -113,11 +115,17 @@ def change(
     *,
     replan: bool,
 ) -> None:
+    from aftercare.dashboard.accounts import COMMAND_LINE
     from aftercare.wiring import build_planner
     from scheduler.clock import SystemClock
-    from scheduler.protocol_changes import change_protocol
+    from scheduler.protocol_changes import ProtocolChange, audit_change, change_protocol
 
     planner = build_planner(db, built_in, read_settings(), SystemClock())
+    now = planner.clock.now()
+
+    def audit(session: Session, done: ProtocolChange) -> None:
+        audit_change(session, done, slug, replan=replan, at=now, actor=COMMAND_LINE.name)
+
     done = change_protocol(
         planner,
         slug,
@@ -125,7 +133,8 @@ def change(
         file_name=file.name if file is not None else None,
         service=service,
         replan=replan,
-        now=planner.clock.now(),
+        now=now,
+        audit=audit,
     )
     version = done.version
     log.info(
