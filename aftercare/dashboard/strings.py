@@ -628,6 +628,9 @@ EN: Final[Mapping[str, str]] = {
     "patients.treatment.none": "There is no treatment to correct.",
     "patients.treatment.unreadable": "Treatment time: {reason}.",
     "patients.treatment.refused": "Treatment time: {reason}.",
+    "patients.treatment.crosses": "Treatment time: the patient has another session on {when}, "
+    "and a correction keeps the sessions in their order. To move that appointment, send it "
+    "in the booking export.",
     "patients.treatment.changed": "The treatment time is corrected and the reminders moved.",
     # correcting the treatment time: the preview
     "treatment.title": "Correct the treatment time",

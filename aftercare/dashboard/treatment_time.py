@@ -6,7 +6,7 @@ not repeated)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from scheduler.planning import Planner
 from storage.db import Database
 from storage.models import Reminder
+from storage.patient_record import SessionLine
 from storage.values import ReminderStatus
 
 ChangeKind = Literal["moved", "unchanged", "added", "dropped", "kept"]
@@ -71,6 +72,23 @@ def changes(before: Stored, after: Stored) -> list[DueChange]:
         else:
             found.append(DueChange(milestone, "moved", due, new[1], status))
     return sorted(found, key=lambda change: (change.order, change.milestone))
+
+
+def crossed_session(
+    sessions: Sequence[SessionLine], moved: SessionLine, treated_at: datetime
+) -> SessionLine | None:
+    """Another standing session that correcting `moved` to `treated_at` would reach or
+    pass, or None. Sessions keep their order: the one booked ahead is the booking export's
+    to move, and each plan ends where the next session starts. Pure."""
+    for other in sessions:
+        if other.id == moved.id or other.cancelled_at is not None:
+            continue
+        if (
+            moved.performed_at < other.performed_at <= treated_at
+            or treated_at <= other.performed_at < moved.performed_at
+        ):
+            return other
+    return None
 
 
 def _stored(session: Session, change: Rescheduling) -> Stored:

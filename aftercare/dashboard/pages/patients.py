@@ -29,7 +29,7 @@ from aftercare.dashboard.patient_page import PatientPage, build_patient_page
 from aftercare.dashboard.patient_views import list_row, milestone_label, patient_path
 from aftercare.dashboard.rendering import NoticeKind, render
 from aftercare.dashboard.strings import text
-from aftercare.dashboard.treatment_time import Rescheduling, preview, save
+from aftercare.dashboard.treatment_time import Rescheduling, crossed_session, preview, save
 from aftercare.wiring import invite_links
 from clinic.dates import import_window, parse_treatment_at, treatment_window_problem
 from storage.audit import AuditAction
@@ -266,6 +266,9 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         problem = treatment_window_problem(treated_at, now, own)
         if problem is not None:
             return text("patients.treatment.refused", reason=problem)
+        crossed = crossed_session(record.sessions, record.treatment, treated_at)
+        if crossed is not None:
+            return text("patients.treatment.crosses", when=local_time(crossed.performed_at, zone))
         return Rescheduling(
             record.treatment.id, record.id, ZoneInfo(record.timezone), record.channel, treated_at
         )

@@ -6,7 +6,7 @@ clinic's patient."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -343,6 +343,35 @@ async def test_a_treatment_time_out_of_the_window_is_refused_with_the_reason(sit
     assert "Treatment time: not" in garbage.text
     assert 'aria-invalid="true"' in too_old.text
     assert 'value="soon"' in garbage.text  # the form keeps what was typed
+
+
+async def test_a_correction_keeps_the_sessions_in_order(site: Site) -> None:
+    """Between two sessions the form corrects the one that happened, and never moves it
+    onto or past the one booked ahead (that appointment is the booking export's)."""
+    site.add_staff(ADMIN, "admin")
+    patient_id = enroll(site, "P1", hours_ago=2)  # Mon 2 Mar 08:00 in New York
+    now = site.core.clock.now()
+    with site.core.db.session() as session:
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        booked = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)  # Mon 9 Mar 10:00 in New York
+        site.core.planner.add_treatment(session, patient, booked, now)
+    async with site.client() as admin:
+        await admin.sign_in(ADMIN)
+        past_it = await admin.get("/app/patients/P1/treatment", params={"at": "2026-03-09T11:00"})
+        onto_it = await admin.post_form(
+            "/app/patients/P1/treatment", {"at": "2026-03-09T10:00"}, token_from="/app/patients/P1"
+        )
+        before_it = await admin.get("/app/patients/P1/treatment", params={"at": "2026-03-02T09:00"})
+
+    assert past_it.status_code == onto_it.status_code == 400
+    for refused in (past_it, onto_it):
+        assert "Treatment time: the patient has another session on 9 Mar 2026, 10:00" in (
+            refused.text
+        )
+    assert before_it.status_code == 200
+    assert "2 Mar 2026, 08:00" in before_it.text  # the session that happened is corrected
+    assert audit_actions(site, AuditAction.PATIENT_TREATMENT) == []
 
 
 async def test_nurses_may_not_correct_a_treatment_time_or_erase(site: Site) -> None:
