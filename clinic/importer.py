@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -47,7 +48,7 @@ from clinic.outcomes import ImportResult, RowOutcome
 from clinic.reader import CsvSource, Limits
 from scheduler.planning import MAX_AHEAD, Planner
 from scheduler.protocol_catalog import ClinicPlans
-from storage.enrollment import ClinicProfile, EnrollmentStore
+from storage.enrollment import ClinicProfile, EnrollmentStore, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ class Importer:
             nonlocal batch_number, done, pending, valid_in_pending
             batch_number += 1
             outcomes = self._batch(
-                clinic, plans, pending, checked, now, batch_number, dry_run, reissue_invites
+                clinic, plans, pending, checked, now, batch_number, unit, dry_run, reissue_invites
             )
             for outcome, item in zip(outcomes, pending, strict=True):
                 result.record(outcome, errors_listed=item[0] == REJECTED)
@@ -190,16 +191,19 @@ class Importer:
             if progress is not None:
                 progress("importing", done, checked.valid)
 
-        # A batch ends at `batch_size` items of either kind, so a run of rejected rows is
-        # never held in memory whole either.
-        for item in items:
-            pending.append(item)
-            if item[0] != REJECTED:
-                valid_in_pending += 1
-            if len(pending) >= self.batch_size:
+        # Every batch's transaction on one connection (a dry run only reads). A batch ends
+        # at `batch_size` items of either kind, so a run of rejected rows is never held in
+        # memory whole either.
+        units = nullcontext(self.store.reading) if dry_run else self.store.import_batches()
+        with units as unit:
+            for item in items:
+                pending.append(item)
+                if item[0] != REJECTED:
+                    valid_in_pending += 1
+                if len(pending) >= self.batch_size:
+                    flush()
+            if pending:
                 flush()
-        if pending:
-            flush()
 
     def _batch(
         self,
@@ -209,13 +213,14 @@ class Importer:
         checked: Checked,
         now: datetime,
         number: int,
+        unit: UnitOfWork,
         dry_run: bool,
         reissue_invites: bool,
     ) -> list[RowOutcome]:
         if all(item[0] == REJECTED for item in items):
             return [rejected_outcome(item) for item in items]  # nothing to look up or write
         if dry_run:
-            with self.store.reading() as session:
+            with unit() as session:
                 return self._write(
                     session, clinic, plans, items, checked, now, dry_run, reissue_invites
                 )
@@ -224,7 +229,7 @@ class Importer:
             try:
                 # Running engines hear of the new reminders when this commits (the planner's
                 # "planned" notification): the welcomes are due now.
-                with self.store.db.session() as session:
+                with unit() as session:
                     outcomes = self._write(
                         session, clinic, plans, items, checked, now, dry_run, reissue_invites
                     )

@@ -8,8 +8,8 @@ and dry runs go through `reading()`, which never takes SQLite's write lock.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -37,6 +37,7 @@ from storage.patients import NotFoundError, erase_patients
 from storage.reading import sqlite_reader
 
 SQLITE_BULK_CACHE_KB = 64 * 1024
+UnitOfWork = Callable[[], AbstractContextManager[Session]]  # a transaction per call
 PATIENTS = cast(Table, Patient.__table__)
 
 
@@ -207,6 +208,36 @@ class EnrollmentStore:
             ]
 
     # -- bulk enrollment (inside the caller's transaction) --------------------------------------
+
+    @contextmanager
+    def import_batches(self) -> Iterator[UnitOfWork]:
+        """Transactions for one import's batches, all on one connection: call the yielded
+        function for each batch's unit of work (committed when its block ends).
+
+        On SQLite the write-ahead log is not checkpointed after each batch's commit but once
+        when the import ends: each checkpoint copied the same reminder index pages into the
+        database again, and waited for the disk to take them. The end's checkpoint is
+        PASSIVE (it never waits for readers); running engines' own commits checkpoint as
+        usual meanwhile."""
+        with self.db.engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            raw: Any = connection.connection.driver_connection
+            previous = 0
+            if sqlite:  # outside any transaction: the driver connection is in autocommit
+                previous = int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+                raw.execute("PRAGMA wal_autocheckpoint=0")
+
+            @contextmanager
+            def batch() -> Iterator[Session]:
+                with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+                    yield session
+
+            try:
+                yield batch
+            finally:
+                if sqlite:
+                    raw.execute(f"PRAGMA wal_autocheckpoint={previous}")
+                    raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @staticmethod
     def prepare_bulk(session: Session) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,9 +15,9 @@ from sqlalchemy.exc import DBAPIError
 from aftercare.wiring import Core
 from clinic.importer import Importer
 from scheduler.clock import FakeClock
-from storage.enrollment import ClinicProfile, EnrollmentStore
+from storage.enrollment import ClinicProfile, EnrollmentStore, UnitOfWork
 from storage.invites import InviteRepository
-from storage.models import Invite, Patient, Reminder, ReminderStatus, Treatment
+from storage.models import Clinic, Invite, Patient, Reminder, ReminderStatus, Treatment
 from tests.clinic.conftest import HEADER, Run, errors_of, make_importer
 
 FILE = HEADER + (
@@ -240,3 +241,44 @@ def test_patients_of_another_clinic_with_the_same_ids_are_separate(
     assert store.erase(other.id, "P1", core.clock.now()) is not None
     detail = store.patient_detail(store.profile("glow").id, "P1")
     assert detail is not None and detail.erased_at is None
+
+
+def _clinic(slug: str) -> Clinic:
+    return Clinic(slug=slug, name=slug, phone="+12125550199", timezone="UTC")
+
+
+def test_an_import_s_batches_commit_one_by_one_on_one_connection_left_as_it_was(
+    core: Core, store: EnrollmentStore
+) -> None:
+    """Each batch commits on its own (a failed one rolls back alone). On SQLite the commits
+    leave the write-ahead log to the import's end, which checkpoints it and gives the
+    connection back checkpointing automatically, also after a failure."""
+    sqlite = core.db.dialect == "sqlite"
+    used: list[Any] = []  # the driver connections of the batches
+
+    def batch(unit: UnitOfWork, slug: str, *, fail: bool = False) -> None:
+        with unit() as session:
+            session.add(_clinic(slug))
+            session.flush()
+            driver: Any = session.connection().connection.driver_connection
+            used.append(driver)
+            if sqlite:
+                assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+            if fail:
+                raise RuntimeError("power cut")
+
+    def import_failing_at_its_end() -> None:
+        with store.import_batches() as unit:
+            batch(unit, "one")
+            with pytest.raises(RuntimeError, match="power cut"):
+                batch(unit, "two", fail=True)
+            batch(unit, "three")
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        import_failing_at_its_end()
+    with core.db.session() as session:
+        assert set(session.scalars(select(Clinic.slug))) == {"one", "three"}
+    assert len(set(map(id, used))) == 1
+    if sqlite:
+        assert used[0].execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
