@@ -24,6 +24,7 @@ async def diagnose(settings: Settings) -> list[Check]:
     # pay for them at start.
     from aftercare.doctor_checks import (
         channels_check,
+        clinic_protocols_check,
         database_check,
         ok,
         protocol_check,
@@ -38,6 +39,8 @@ async def diagnose(settings: Settings) -> list[Check]:
         protocol_check(settings),
         await asyncio.to_thread(database_check, settings),
     ]
+    if checks[-1].status != "fail":  # a database to read them from
+        checks.append(await asyncio.to_thread(clinic_protocols_check, settings))
     if settings.telegram_enabled:
         checks.extend(await telegram_checks(settings))
     if settings.sms_enabled:

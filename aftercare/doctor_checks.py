@@ -1,5 +1,6 @@
 """`aftercare doctor`'s verdicts, and the checks that need no provider: the settings, the
-channels configured, PUBLIC_BASE_URL's shape, the database, the protocol file.
+channels configured, PUBLIC_BASE_URL's shape, the database, the protocol file, the clinics'
+own protocols.
 
 Each check says ok, warn or fail in one line, with what to do for the last two. A detail
 names settings and targets (a file, a server), never a token, password or key.
@@ -16,7 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from aftercare.settings import Settings
-from messages.protocol_files import ProtocolError, load_protocol
+from messages.protocol_files import ProtocolError, load_protocol, parse_protocol
+from storage.clinic_protocols import active_versions
 from storage.db import Database
 from storage.health import probe_writes
 from storage.migrate import current_heads
@@ -164,3 +166,34 @@ def protocol_check(settings: Settings) -> Check:
         return fail("protocol", str(exc), "correct PROTOCOL_FILE, or unset it for the built-in")
     milestones = len(protocol.milestones)
     return ok("protocol", f"{protocol.name} from {source}: {milestones} milestones")
+
+
+def clinic_protocols_check(settings: Settings) -> Check:
+    """Each clinic's active stored protocol versions still parse and pass today's checks
+    (they passed the checks of the release that stored them; one that no longer does is
+    planned with the built-in instead, which the clinic did not ask for)."""
+    name = "clinic protocols"
+    db = Database(settings.database_url)
+    try:
+        versions = active_versions(db)
+    finally:
+        db.dispose()
+    if not versions:
+        return ok(name, "no clinic has a protocol of its own")
+    broken = []
+    for slug, version in versions:
+        assert version.source is not None  # active versions have one; resets are not active
+        try:
+            parse_protocol(version.source, f"clinic {slug} version {version.version}")
+        except ProtocolError as exc:
+            whose = f" (service {version.service!r})" if version.service else ""
+            broken.append(f"{slug} version {version.version}{whose}: {'; '.join(exc.problems)}")
+    if broken:
+        return fail(
+            name,
+            f"{len(broken)} of {len(versions)} no longer load(s), so the built-in is used "
+            "instead: " + " | ".join(broken),
+            "upload a corrected file: aftercare clinic protocol SLUG FILE [--service NAME] "
+            "(or --reset)",
+        )
+    return ok(name, f"{len(versions)} active version(s) load")

@@ -103,6 +103,19 @@ def active_in(session: Session, clinic_id: int) -> ActiveProtocols:
     )
 
 
+def active_versions(db: Database) -> list[tuple[str, ProtocolVersion]]:
+    """Every clinic's active stored versions (default first, then services), by slug."""
+    with db.session() as session:
+        clinics = session.execute(select(Clinic.id, Clinic.slug).order_by(Clinic.slug)).all()
+        found: list[tuple[str, ProtocolVersion]] = []
+        for clinic_id, slug in clinics:
+            active = active_in(session, clinic_id)
+            versions = [active.default] if active.default is not None else []
+            versions += sorted(active.services.values(), key=lambda v: v.version)
+            found.extend((slug, version) for version in versions)
+        return found
+
+
 @dataclass(frozen=True)
 class ReplanCandidate:
     treatment_id: int

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from aftercare.doctor import diagnose, render
 from aftercare.doctor_checks import Check
+from storage.db import Database
 from storage.migrate import upgrade
+from storage.patients import PatientRepository
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramApi
 from tests.fakes.twilio_api import FakeTwilioApi
+from tests.scheduler.protocol_kit import clinic_toml, upload
 from tests.storage.test_health import read_only
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -23,6 +27,7 @@ AUTH_TOKEN = "doctor-test-auth-token"
 FROM_NUMBER = "+15005550006"
 SERVICE_SID = "MG" + "fedcba9876543210" * 2
 PUBLIC = "https://care.example.com"
+PRP = "Microneedling with PRP"
 
 
 @dataclass
@@ -88,6 +93,7 @@ async def test_a_configuration_ready_to_go_live_passes_every_check(doctor: Docto
         "public url": "ok",
         "protocol": "ok",
         "database": "ok",
+        "clinic protocols": "ok",
         "telegram token": "ok",
         "telegram webhook": "ok",
         "twilio account": "ok",
@@ -97,7 +103,8 @@ async def test_a_configuration_ready_to_go_live_passes_every_check(doctor: Docto
     assert checks["telegram token"].detail == f"accepted: the bot is @{BOT_USERNAME}"
     assert checks["telegram webhook"].detail == f"registered at {PUBLIC}/telegram/webhook"
     assert checks["channels"].detail == "Telegram and SMS"
-    assert render(list(checks.values())).endswith("10 ok, 0 warnings, 0 failed")
+    assert checks["clinic protocols"].detail == "no clinic has a protocol of its own"
+    assert render(list(checks.values())).endswith("11 ok, 0 warnings, 0 failed")
 
 
 # -- settings and shape ---------------------------------------------------------------------
@@ -199,6 +206,37 @@ async def test_a_relative_sqlite_path_is_a_warning(
 
 async def test_a_writable_migrated_postgresql_passes(doctor: Doctor, database_url: str) -> None:
     assert (await doctor(database_url=database_url))["database"].status == "ok"
+
+
+async def test_a_stored_clinic_protocol_that_no_longer_loads_fails_naming_clinic_and_version(
+    doctor: Doctor, database_url: str
+) -> None:
+    db = Database(database_url)
+    try:
+        glow = PatientRepository(db).add_clinic(
+            "glow", "Glow", "+15551234567", "America/New_York", "US", "en"
+        )
+        now = datetime.now(UTC)
+        upload(db, glow.id, now, clinic_toml())
+        fine = (await doctor(database_url=database_url))["clinic protocols"]
+        assert (fine.status, fine.detail) == ("ok", "1 active version(s) load")
+        # Stored by an earlier release whose checks let it through (uploads are checked).
+        upload(db, glow.id, now, clinic_toml().replace('offset = "48h"', 'offset = "2 days"'), PRP)
+    finally:
+        db.dispose()
+    check = (await doctor(database_url=database_url))["clinic protocols"]
+    assert check.status == "fail"
+    assert check.detail.startswith("1 of 2 no longer load(s)")
+    assert "glow version 2 (service 'Microneedling with PRP'): milestones[" in check.detail
+    assert "(sweat).offset: expected a number and a unit" in check.detail
+    assert "aftercare clinic protocol SLUG FILE" in check.fix
+
+
+async def test_without_a_database_the_clinic_protocols_are_not_checked(
+    doctor: Doctor, tmp_path: Path
+) -> None:
+    checks = await doctor(database_url=f"sqlite:///{tmp_path / 'nowhere.db'}")
+    assert checks["database"].status == "fail" and "clinic protocols" not in checks
 
 
 # -- Telegram ---------------------------------------------------------------------------------
