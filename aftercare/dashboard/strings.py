@@ -244,6 +244,11 @@ EN: Final[Mapping[str, str]] = {
     "audit.action.escalation.resolve": "Resolved escalation",
     "audit.action.import": "Imported patients",
     "audit.action.import.columns": "Changed the import's column names",
+    "audit.action.protocol.upload": "Uploaded a protocol version",
+    "audit.action.protocol.reset": "Reset a protocol to the built-in",
+    "audit.action.protocol.replan": "Moved current plans to a protocol version",
+    "audit.action.clinic.days_ahead": "Changed how far ahead appointments are taken",
+    "audit.action.clinic.day_before": "Turned the day-before reminder on or off",
     "audit.action.audit.export": "Exported the audit trail",
     # CSV import (admins)
     "import.title": "Import patients",

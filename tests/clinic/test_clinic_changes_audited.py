@@ -100,3 +100,16 @@ def test_the_day_before_switch_and_days_ahead_are_audited_with_their_new_value(e
         by_command_line("clinic.days_ahead", "glow: 90 days", "clinic"),
         by_command_line("clinic.day_before", "glow: off", "clinic"),
     ]
+
+
+def test_every_action_recorded_here_has_a_label_on_the_audit_page() -> None:
+    from aftercare.dashboard.audit_rows import action_label
+
+    for action in (
+        "protocol.upload",
+        "protocol.reset",
+        "protocol.replan",
+        "clinic.days_ahead",
+        "clinic.day_before",
+    ):
+        assert action_label(action) != action, action
