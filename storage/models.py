@@ -184,6 +184,9 @@ class Reminder(Base):
             sqlite_where=text("milestone = 'staff_reply'"),
             postgresql_where=text("milestone = 'staff_reply'"),
         ),
+        # By treatment alone (rescheduling, cancelling, /plan): the unique index above is
+        # partial, so it serves no such query (migration 0012).
+        Index("ix_reminder_treatment", "treatment_id"),
         Index("ix_reminder_queue", "status", "channel", "next_attempt_at"),
         # Partial: most rows have neither a lease nor a provider id, and every bulk insert
         # would otherwise pay for two index entries that no query reads.
