@@ -318,7 +318,7 @@ async def test_a_copy_twilio_already_has_is_reported_sent_without_sending_again(
     assert result == SendResult.sent(copy.sid, encoding="GSM-7", segments=1)
     assert twilio_api.requests == []
     # Ours only: the library logs the lookup's query (the number) at INFO, and the service
-    # keeps the "twilio" logger at WARNING (aftercare.cli.configure_logging).
+    # keeps the "twilio" logger at WARNING (aftercare.logs.configure_logging).
     ours = [r for r in caplog.records if not r.name.startswith("twilio")]
     logged = "".join(r.getMessage() for r in ours)
     assert "reminder 42" in logged
