@@ -8,8 +8,9 @@ and dry runs go through `reading()`, which never takes SQLite's write lock.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -237,6 +238,10 @@ class EnrollmentStore:
             finally:
                 if sqlite:
                     raw.execute(f"PRAGMA wal_autocheckpoint={previous}")
+            if sqlite:
+                # Best effort: a statement left open would make it fail; the next commit's
+                # automatic checkpoint does it then.
+                with suppress(sqlite3.OperationalError):
                     raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @staticmethod
