@@ -11,19 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Update, func, select, text, update
+from sqlalchemy import ColumnElement, Update, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.bulk import placeholder
 from storage.models import Reminder, Treatment
 from storage.values import STAFF_REPLY, ReminderStatus
 
 
 def set_appointment_ids(session: Session, pairs: Sequence[tuple[int, str]]) -> None:
     """(treatment id, appointment id) pairs for treatments just made."""
-    if pairs:  # a plain executemany: an import sets tens of thousands at once
-        session.execute(
-            text("UPDATE treatment SET appointment_id = :appointment WHERE id = :tid"),
-            [{"tid": tid, "appointment": appointment} for tid, appointment in pairs],
+    if pairs:  # the driver's executemany: an import sets tens of thousands at once
+        marker = placeholder(session)
+        session.connection().exec_driver_sql(
+            f"UPDATE treatment SET appointment_id = {marker} WHERE id = {marker}",
+            [(appointment, tid) for tid, appointment in pairs],
         )
 
 

@@ -14,11 +14,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from storage.models import Patient, ReminderStatus, Treatment, UTCDateTime
+from storage.models import ReminderStatus, UTCDateTime
 
 # Every new patient starts reachable on every channel and not paused.
 NEW_PATIENT_FLAGS = {
@@ -50,14 +49,18 @@ class PatientInsert(NamedTuple):
     channel: str  # the preferred one, already decided
 
 
+def placeholder(session: Session) -> str:
+    """The driver's positional parameter marker (SQLite's ?, psycopg's %s)."""
+    return "?" if session.connection().dialect.paramstyle == "qmark" else "%s"
+
+
 def executemany(
     session: Session, table: str, columns: str, params: Sequence[tuple[Any, ...]]
 ) -> None:
-    connection = session.connection()
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    marker = placeholder(session)
     width = columns.count(",") + 1
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([marker] * width)})"
-    connection.exec_driver_sql(sql, list(params))
+    session.connection().exec_driver_sql(sql, list(params))
 
 
 def driver_datetime(dialect: Dialect) -> Callable[[datetime], object]:
@@ -112,12 +115,14 @@ def insert_patients(
     )
     ids: dict[str, int] = {}
     for chunk in _chunks([row.external_id for row in rows]):
-        found = session.execute(
-            select(Patient.external_id, Patient.id).where(
-                Patient.clinic_id == clinic_id, Patient.external_id.in_(chunk)
-            )
+        found = _select_in(
+            session,
+            "SELECT external_id, id FROM patient"
+            " WHERE clinic_id = {marker} AND external_id IN ({values})",
+            chunk,
+            clinic_id,
         )
-        ids.update((external_id, pid) for external_id, pid in found)
+        ids.update(found)
     return [ids[row.external_id] for row in rows]
 
 
@@ -144,13 +149,25 @@ def insert_treatments(
     )
     ids: dict[int, int] = {}
     for chunk in _chunks(patient_ids):
-        found = session.execute(
-            select(Treatment.patient_id, func.max(Treatment.id))
-            .where(Treatment.patient_id.in_(chunk))
-            .group_by(Treatment.patient_id)
+        found = _select_in(
+            session,
+            "SELECT patient_id, max(id) FROM treatment"
+            " WHERE patient_id IN ({values}) GROUP BY patient_id",
+            chunk,
         )
-        ids.update((pid, tid) for pid, tid in found)
+        ids.update(found)
     return [ids[pid] for pid in patient_ids]
+
+
+def _select_in(
+    session: Session, sql: str, values: Sequence[Any], *leading: Any
+) -> Sequence[tuple[Any, ...]]:
+    """Rows of `sql` at the driver, `{values}` standing for `values`' placeholders and
+    `{marker}` for one leading parameter's: SQLAlchemy's expanding IN compiled thousands of
+    parameters again for every chunk."""
+    marker = placeholder(session)
+    text = sql.format(marker=marker, values=", ".join([marker] * len(values)))
+    return session.connection().exec_driver_sql(text, (*leading, *values)).all()
 
 
 def _chunks(values: list[T]) -> list[list[T]]:
