@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ class Service:
     """One `aftercare run` process; its stdout is read on a thread so the pipe never fills."""
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.port = int(env["PORT"])
         self.process = subprocess.Popen(
             [AFTERCARE, "run"],
             env=env,
@@ -75,6 +77,22 @@ class Service:
                 if match:
                     self.reminder_ids.append(int(match.group(2)))
                 self._changed.notify_all()
+
+    def wait_until_healthy(self, timeout: float = 60.0) -> None:
+        """Until GET /healthz says 200: serving, its engine started and sweeping."""
+        url = f"http://127.0.0.1:{self.port}/healthz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:  # not listening yet, or 503 (an HTTPError)
+                pass
+            if self.process.poll() is not None:
+                raise AssertionError(f"exited with {self.process.poll()}: {self.stderr()}")
+            time.sleep(0.1)
+        raise AssertionError("the service did not become healthy in time")
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

@@ -21,16 +21,20 @@ S = ReminderStatus
 pytestmark = pytest.mark.slow
 
 
-def seed_due_welcomes(database_url: str, count: int) -> Core:
-    """`count` patients whose welcome is due now (their other reminders are days away)."""
+def seed_due_welcomes(database_url: str, count: int, *, half_by_telegram: bool = False) -> Core:
+    """`count` patients whose welcome is due now (their other reminders are days away), by
+    SMS, or every other one by Telegram."""
     core = build_core(make_settings(database_url), SystemClock())
     clinic = core.patients.add_clinic("glow", "Glow Skin Clinic", "+12125550100", "UTC")
     now = datetime.now(UTC)
+
+    def patient(n: int) -> NewPatient:
+        if half_by_telegram and n % 2:
+            return NewPatient(f"P{n}", "UTC", telegram_chat_id=1_000_000 + n)
+        return NewPatient(f"P{n}", "UTC", phone="+15550001111")
+
     for start in range(0, count, 5000):
-        items = [
-            (NewPatient(f"P{n}", "UTC", phone="+15550001111"), now)
-            for n in range(start, min(start + 5000, count))
-        ]
+        items = [(patient(n), now) for n in range(start, min(start + 5000, count))]
         core.planner.register_batch(clinic.id, items)
     return core
 
@@ -90,12 +94,14 @@ def test_two_engines_on_one_postgresql_database_send_each_reminder_exactly_once(
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     db.dispose()
-    total = 10_000
-    core = seed_due_welcomes(postgres_url, total)
-    engines = [
-        Service(service_env(postgres_url, CONSOLE_RATE_PER_SECOND="5000"), tmp_path)
-        for _ in range(2)
-    ]
+    # Both engines run before anything is due, so they race for the lanes (one SMS, one
+    # Telegram: each may hold one) and for the claims from their first sweeps on; small
+    # batches make many claim rounds, which more reminders would not add.
+    total, settings = 2_000, {"CONSOLE_RATE_PER_SECOND": "5000", "DISPATCH_BATCH_SIZE": "50"}
+    engines = [Service(service_env(postgres_url, **settings), tmp_path) for _ in range(2)]
+    for engine in engines:
+        engine.wait_until_healthy()
+    core = seed_due_welcomes(postgres_url, total, half_by_telegram=True)
     poll(lambda: settled(core), timeout=120)
     for engine in engines:
         assert engine.terminate()
