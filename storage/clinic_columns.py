@@ -43,14 +43,14 @@ def save_column_map(
     db: Database,
     slug: str,
     mapping: dict[str, str],
-    audit: Callable[[Session], None] | None = None,
+    audit: Callable[[Session, int], None] | None = None,
 ) -> None:
     """Replace the clinic's names; an empty mapping goes back to the built-in names.
-    `audit` records the change in the same transaction."""
+    `audit` records the change in the same transaction (given the clinic's id)."""
     with db.session() as session:
         clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
             raise NotFoundError(f"no clinic {slug!r}")
         clinic.column_map = json.dumps(mapping, sort_keys=True) if mapping else None
         if audit is not None:
-            audit(session)
+            audit(session, clinic.id)

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from aftercare.cli.clinic import clinic_app
 from aftercare.cli.common import fail, open_database, out, read_settings
+from aftercare.dashboard.column_form import mapping_problems
 from clinic.csv_rows import COLUMNS
 from storage.audit import AuditAction, AuditLog
 from storage.clinic_columns import column_map, save_column_map, save_days_ahead
@@ -103,7 +104,7 @@ def clinic_columns(
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Back to the built-in names.")] = False,
 ) -> None:
-    """Show or set the clinic's own header names for imports."""
+    """Show or set the clinic's own header names for imports (changes are audited)."""
     try:
         mapping = parse_mapping(map_ or [])
     except ValueError as exc:
@@ -112,7 +113,10 @@ def clinic_columns(
         try:
             if mapping or reset:
                 merged = {} if reset else column_map(db, slug) | mapping
-                save_column_map(db, slug, merged)
+                # The dashboard form's rules: one name per column, a header cell's length.
+                for column, problem in mapping_problems(merged).items():
+                    raise fail(f"--map {column}: {problem}")
+                save_column_map(db, slug, merged, audited(AuditAction.IMPORT_COLUMNS, slug))
             shown = column_map(db, slug)
         except NotFoundError as exc:
             raise fail(str(exc)) from None

@@ -102,6 +102,24 @@ def test_the_day_before_switch_and_days_ahead_are_audited_with_their_new_value(e
     ]
 
 
+def test_column_names_set_on_the_command_line_are_checked_like_the_form_and_audited(
+    env: str,
+) -> None:
+    def columns(*args: str) -> int:
+        return runner.invoke(app, ["clinic", "columns", "glow", *args]).exit_code
+
+    assert columns("--map", 'external_id="Client Number"') == 0
+    # One header cell cannot feed two columns: refused, and the saved names stay.
+    same = runner.invoke(app, ["clinic", "columns", "glow", "--map", "phone=client number"])
+    assert same.exit_code == 1
+    assert "--map phone: The same name as for external_id" in same.output
+    assert columns("--reset") == 0
+    assert trail(env) == [
+        by_command_line("import.columns", "glow", "clinic"),
+        by_command_line("import.columns", "glow", "clinic"),
+    ]
+
+
 def test_every_action_recorded_here_has_a_label_on_the_audit_page() -> None:
     from aftercare.dashboard.audit_rows import action_label
 

@@ -94,7 +94,7 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
                 request, staff, mapping, job=job, problems=problems, error=error, status=400
             )
 
-        def audit(session: Session) -> None:
+        def audit(session: Session, _clinic_id: int) -> None:
             staff.audit_in(session, AuditAction.IMPORT_COLUMNS, "clinic", staff.clinic_slug)
 
         await asyncio.to_thread(save_column_map, dashboard.db, staff.clinic_slug, mapping, audit)
