@@ -117,21 +117,7 @@ def _duplicate(
 
 
 def as_item(r: ValidRow) -> Item:
-    return (
-        r.row,
-        r.external_id,
-        r.treated_at,
-        r.first_name,
-        r.phone,
-        r.timezone,
-        r.language,
-        r.channel,
-        r.appointment_id,
-        r.cancelled,
-        r.skipped,
-        r.service,
-        r.service_name,
-    )
+    return tuple(r)  # ValidRow(*item) makes it again
 
 
 def rejected_outcome(item: Item) -> RowOutcome:
