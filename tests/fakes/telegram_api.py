@@ -2,8 +2,9 @@
 
 It speaks the Bot API's JSON envelope ({"ok": true, "result": ...}) for the methods the bot
 uses, records every request, lets a test queue updates as if a user had written (served by
-getUpdates long polling, or POSTed to the webhook once one is set, with its secret), and
-answers the next requests with an injected error (403 blocked, 429 flood, 400 bad request).
+getUpdates long polling, or POSTed to the webhook once one is set, with its secret),
+answers the next requests with an injected error (403 blocked, 429 flood, 400 bad request),
+and can hold a request unanswered until the test lets it through (`hold`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,31 @@ class Failure:
 
 
 @dataclass
+class Held:
+    """A request the fake server keeps unprocessed until `let_through`: Telegram has not
+    delivered that message yet, so anything processed meanwhile reaches the chat first (a
+    call is recorded, in `calls`, when it is processed)."""
+
+    method: str
+    when: Callable[[dict[str, Any]], bool]
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _go: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def arrived(self, within: float = 5.0) -> None:
+        """Wait until the request is at the server, held."""
+        async with asyncio.timeout(within):
+            await self._arrived.wait()
+
+    def let_through(self) -> None:
+        self._go.set()
+
+    async def keep(self) -> None:
+        """The server's side: the request is here; wait until it may be processed."""
+        self._arrived.set()
+        await self._go.wait()
+
+
+@dataclass
 class FakeTelegramApi:
     token: str = "123456:TEST-token"
     calls: list[Call] = field(default_factory=list)
@@ -86,6 +112,8 @@ class FakeTelegramApi:
     webhook_last_error: tuple[int, str] | None = None
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _failures: deque[Failure] = field(default_factory=deque)
+    _holds: list[Held] = field(default_factory=list)  # still to come
+    _holding: list[Held] = field(default_factory=list)  # at the server, waiting
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -108,6 +136,8 @@ class FakeTelegramApi:
         self.url = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        for held in list(self._holding):  # nothing stays stuck in the server
+            held.let_through()
         async with self._changed:  # end long polls still open
             self._closing = True
             self._changed.notify_all()
@@ -125,6 +155,13 @@ class FakeTelegramApi:
         self, method: str, status: int, description: str, retry_after: int | None = None
     ) -> None:
         self._failures.append(Failure(method, status, description, retry_after))
+
+    def hold(self, method: str, when: Callable[[dict[str, Any]], bool] = lambda _: True) -> Held:
+        """Keep the next `method` request whose parameters satisfy `when` unprocessed until
+        the test lets it through."""
+        held = Held(method, when)
+        self._holds.append(held)
+        return held
 
     def block(self, method: str = "sendMessage") -> None:
         self.fail_next(method, 403, "Forbidden: bot was blocked by the user")
@@ -306,6 +343,12 @@ class FakeTelegramApi:
             )
         method = request.match_info["method"]
         params = await self._params(request)
+        held = next((h for h in self._holds if h.method == method and h.when(params)), None)
+        if held is not None:
+            self._holds.remove(held)
+            self._holding.append(held)
+            await held.keep()
+            self._holding.remove(held)
         failure = next((f for f in self._failures if f.method == method), None)
         if failure is not None:
             self._failures.remove(failure)
