@@ -17,6 +17,7 @@ from scheduler.invites import plan_invite, wants_invite
 from scheduler.protocol_catalog import ClinicPlanning, ProtocolCatalog
 from scheduler.quiet_hours import QuietHours
 from scheduler.timeline import PlannedReminder, plan
+from storage import held_reminders
 from storage.appointments import one_plan_at_a_time
 from storage.bulk import (
     PatientInsert,
@@ -162,11 +163,18 @@ class Planner:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def _announce_on_commit(self, session: Session, planned: Iterable[PlannedReminder]) -> None:
-        if not self._listeners:
-            return
+    def _announce_on_commit(
+        self,
+        session: Session,
+        planned: Iterable[PlannedReminder],
+        held_until: datetime | None = None,
+    ) -> None:
         earliest = min((p.due_at for p in planned), default=None)
-        if earliest is None:
+        if earliest is not None:
+            self._announce_at(session, max(earliest, held_until or earliest))
+
+    def _announce_at(self, session: Session, earliest: datetime) -> None:
+        if not self._listeners:
             return
         waiting = session.info.get(_EARLIEST_PLANNED)
         if waiting is None:
@@ -190,7 +198,9 @@ class Planner:
         treated_at: datetime,
         *,
         welcome_now: bool = False,
+        held_until: datetime | None = None,
     ) -> Registration:
+        """One new patient in its own transaction (`held_until`: see `add_treatments`)."""
         now = self.clock.now()
         with self.db.session() as session:
             planning = self.planning(session, clinic_id)
@@ -211,6 +221,7 @@ class Planner:
                 now,
                 welcome_now=welcome_now,
                 planning=planning,
+                held_until=held_until,
             )
         return registration
 
@@ -236,6 +247,7 @@ class Planner:
         welcome_now: bool = False,
         planning: ClinicPlanning | None = None,
         services: Sequence[str | None] = (),
+        held_until: datetime | None = None,
     ) -> list[Registration]:
         """New patients (external ids not yet in the clinic; `NewPatient.insert_row`) with
         their treatments and plans, inside the caller's transaction, so a patient is never
@@ -255,6 +267,7 @@ class Planner:
             now,
             planning,
             welcome_now=welcome_now,
+            held_until=held_until,
         )
         if self.sms_invites:
             rows = [row for row, _ in items]
@@ -289,15 +302,17 @@ class Planner:
         now: datetime,
         *,
         welcome_now: bool = False,
+        held_until: datetime | None = None,
     ) -> Registration:
         """A new treatment for a stored patient, planned with the clinic's protocol, inside
-        the caller's transaction."""
+        the caller's transaction (`held_until`: see `add_treatments`)."""
         [registration] = self.add_treatments(
             session,
             [NewTreatment(patient.id, patient.timezone, patient.channel, treated_at)],
             now,
             self.planning(session, patient.clinic_id),
             welcome_now=welcome_now,
+            held_until=held_until,
         )
         return registration
 
@@ -309,9 +324,14 @@ class Planner:
         planning: ClinicPlanning,
         *,
         welcome_now: bool = False,
+        held_until: datetime | None = None,
     ) -> list[Registration]:
         """New treatments (one per patient) and their reminders, in the caller's transaction,
-        planned with `planning` (whose key each treatment stores)."""
+        planned with `planning` (whose key each treatment stores).
+
+        `held_until`: no reminder of theirs is attempted before then (their due times are
+        kept), unless `release` lets them go sooner; a chat holds its registration's welcome
+        until its own confirmation is sent (storage.held_reminders)."""
         treatment_ids = insert_treatments(
             session,
             [(item.patient_id, item.treated_at, item.service) for item in items],
@@ -326,8 +346,18 @@ class Planner:
                 rows.append((tid, pid, p.key, channel, p.due_at, p.expires_at))
             registrations.append(Registration(pid, tid, planned))
         insert_reminders(session, rows)
-        self._announce_on_commit(session, (p for r in registrations for p in r.planned))
+        if held_until is not None:
+            held_reminders.hold(session, treatment_ids, held_until)
+        self._announce_on_commit(session, (p for r in registrations for p in r.planned), held_until)
         return registrations
+
+    def release(self, treatment_id: int, held_until: datetime) -> None:
+        """The treatment's reminders held until `held_until` are due at their own times
+        again; subscribers hear of it once committed (a running engine sends them now)."""
+        with self.db.session() as session:
+            earliest = held_reminders.release(session, treatment_id, held_until)
+            if earliest is not None:
+                self._announce_at(session, earliest)
 
     def plan_for(
         self,
