@@ -34,12 +34,18 @@ from bot.telegram.views import confirmation_message, find_zone, format_local
 from messages.telegram_texts import LANGUAGE_NAMES, LANGUAGES, language_or_default, text
 from scheduler.localtime import localize
 from scheduler.planning import NewPatient, Planner, treatment_time_problem
+from scheduler.planning import Registration as Stored
 from storage.patients import ClinicView
 from storage.telegram import ChatDetails
 
 log = logging.getLogger(__name__)
 
 MAX_NAME = 40
+# A registration's welcome waits this long for the chat's "All set!" to be sent (it is let
+# go as soon as it is): whatever is due may be sent the instant the registration commits,
+# and the patient should read the confirmation first. Should the process stop in between,
+# the welcome goes when the hold ends. Ample for one sendMessage (PTB's timeouts are 5 s).
+CONFIRMATION_HOLD = timedelta(seconds=30)
 
 
 class Registration:
@@ -170,19 +176,32 @@ class Registration:
             await self.talk.say(update, context, text(problem, lang))
             return await self.questions.ask_day_again(update, context, draft)
         treated = localize(draft.local, ZoneInfo(draft.zone))
+        held_until = self.talk.now() + CONFIRMATION_HOLD
         try:
-            patient_id = await asyncio.to_thread(self.register, draft, chat_id(update), treated)
+            registration = await asyncio.to_thread(
+                self.register, draft, chat_id(update), treated, held_until
+            )
         except ValueError:
             await self.talk.say(update, context, text("time_not_understood", lang))
             return await self.questions.ask_day_again(update, context, draft)
-        log.info("telegram: patient %s self-registered", patient_id)
+        log.info("telegram: patient %s self-registered", registration.patient_id)
         clear_draft(context)
         name_part = f", {draft.first_name}" if draft.first_name else ""
-        await self.talk.say(update, context, text("registered", lang, name_part=name_part))
+        try:
+            await self.talk.say(update, context, text("registered", lang, name_part=name_part))
+        finally:  # sent, or it failed: either way the welcome need not wait any more
+            await self.let_welcome_go(registration.treatment_id, held_until)
         return END
 
-    def register(self, draft: Draft, chat: int, treated: datetime) -> int:
-        """Store the patient and the plan; a returning patient gets a new treatment."""
+    async def let_welcome_go(self, treatment_id: int, held_until: datetime) -> None:
+        try:
+            await asyncio.to_thread(self.planner.release, treatment_id, held_until)
+        except Exception:  # the hold ends by itself; the patient has their "All set!"
+            log.exception("telegram: treatment %s: welcome not released early", treatment_id)
+
+    def register(self, draft: Draft, chat: int, treated: datetime, held_until: datetime) -> Stored:
+        """Store the patient and the plan, held until `held_until` (CONFIRMATION_HOLD); a
+        returning patient gets a new treatment."""
         assert draft.clinic_id is not None
         planner = self.planner
         store = self.talk.store
@@ -201,24 +220,24 @@ class Registration:
                 ),
                 treated,
                 welcome_now=True,
+                held_until=held_until,
             )
             store.touch(registration.patient_id, now)
-            return registration.patient_id
+            return registration
         problem = treatment_time_problem(
             treated, now, planner.clinic_protocol(draft.clinic_id), ahead=timedelta(0)
         )
         if problem:
             raise ValueError(problem)
         # The planner announces the new plan to the engine once this transaction commits.
-        store.renew_registration(
+        return store.renew_registration(
             existing,
             ChatDetails(draft.zone, draft.language, draft.first_name),
             now,
             lambda session, patient: planner.add_treatment(
-                session, patient, treated, now, welcome_now=True
+                session, patient, treated, now, welcome_now=True, held_until=held_until
             ),
         )
-        return existing
 
     async def cancel(self, update: Update, context: Context) -> int:
         language = await self.talk.language(update, context)

@@ -10,6 +10,8 @@ from storage.models import Patient
 from tests.bot.telegram.conftest import CHAT
 from tests.fakes.telegram_api import Call, FakeTelegramApi
 
+BYSTANDER = CHAT + 1  # someone else writing to the bot
+
 
 class Chat:
     """One patient's side of the chat, step by step; each step returns the bot's replies."""
@@ -33,6 +35,13 @@ class Chat:
         """The clinic's public link (`/start c_<slug>`): an introduction, then the first
         question of self-registration."""
         return await self.says(f"/start c_{slug}", replies=2)
+
+
+async def all_handled(api: FakeTelegramApi) -> None:
+    """Whatever the bot was doing for earlier updates is done (a handler may still work after
+    its last reply, as registration does): updates are handled one at a time, so once another
+    person's message is answered, every update before it was too."""
+    await Chat(api, chat_id=BYSTANDER).says("/help")
 
 
 def patients(core: Core) -> list[Patient]:

@@ -13,7 +13,7 @@ from aftercare.wiring import Core
 from bot.telegram.adapter import TelegramAdapter
 from storage.models import Reminder, Treatment
 from storage.patients import ClinicView
-from tests.bot.telegram.chat_kit import Chat, patients
+from tests.bot.telegram.chat_kit import Chat, all_handled, patients
 from tests.bot.telegram.conftest import CHAT, dispatcher_for
 from tests.fakes.telegram_api import FakeTelegramApi
 
@@ -54,6 +54,7 @@ async def test_the_whole_conversation_with_buttons_a_correction_and_typed_times(
 
     [done] = await chat.taps("r:confirm")
     assert "¡Listo, Lucía!" in done.text
+    await all_handled(fake_api)  # the welcome waits for "All set!" (test_registration_order)
 
     [patient] = patients(tg_core)
     assert (patient.first_name, patient.language, patient.timezone) == (
