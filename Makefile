@@ -41,11 +41,14 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
 
+# The suite runs on two workers (pytest-xdist; the reference machine has 2 cores): each has
+# its own PostgreSQL database and temporary folders, and picks free ports. worksteal evens
+# out the long tests. One test at a time: `.venv/bin/pytest -q tests/...` (no -n).
 test: $(DEV_STAMP) postgres chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist worksteal
 
 # dashboard.py and dashboard_import.py also measure on PostgreSQL (a database of their own).
 bench: $(STAMP) postgres
