@@ -16,9 +16,7 @@ class BotIdentityError(Exception):
     """Telegram refused the token or could not be asked; one line saying which."""
 
 
-def bot_username(
-    token: str, api_base_url: str, timeout: float = GET_ME_TIMEOUT_SECONDS
-) -> str:
+def bot_username(token: str, api_base_url: str, timeout: float = GET_ME_TIMEOUT_SECONDS) -> str:
     """The bot's username (without @) from getMe at `api_base_url` (which ends in /bot)."""
     try:
         response = httpx.get(f"{api_base_url}{token}/getMe", timeout=timeout)
