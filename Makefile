@@ -38,6 +38,7 @@ chromium:
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
 
@@ -46,6 +47,7 @@ lint: $(DEV_STAMP)
 # out the long tests. One test at a time: `.venv/bin/pytest -q tests/...` (no -n).
 test: $(DEV_STAMP) postgres chromium
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/pytest -q -n 2 --dist worksteal
