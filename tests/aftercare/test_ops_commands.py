@@ -52,7 +52,8 @@ def test_doctor_passes_a_configuration_ready_to_go_live(
     result = aftercare("doctor", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[-1] == "9 ok, 0 warnings, 0 failed"
+    assert lines[-1] == "10 ok, 0 warnings, 0 failed"
+    assert any(line.startswith("ok    clinic protocols") for line in lines)
     assert lines[0].startswith("ok    settings")
 
 
