@@ -5,8 +5,9 @@ New treatments follow the change at once; treatments already planned keep the ve
 name unless replanned. A replan moves the treatments planned with an earlier version of the
 same scope (for the clinic's default, also those on the built-in protocol, but not those
 booked for a service mapped on its own; for a service, also every treatment booked for it,
-as `treatment.service` names it) that are still their patient's plan; see `Planner.replan`
-for what happens to their reminders.
+as `treatment.service` names it) whose plan still runs (the one running now up to a
+session booked ahead, and that session); see `Planner.replan` for what happens to their
+reminders.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def change_protocol(
         planning = planner.protocols.plans(session, clinic_id).for_service(service)
         moved = 0
         if replan:
-            candidates = _candidates(session, clinic_id, scope, earlier, planning.key)
+            candidates = _candidates(session, clinic_id, scope, earlier, planning.key, now)
             moved = planner.replan(session, candidates, planning, now)
         done = ProtocolChange(version, planning, moved)
         if audit is not None:
@@ -119,13 +120,20 @@ def audit_change(
 
 
 def _candidates(
-    session: Session, clinic_id: int, scope: str | None, earlier: set[str], key: str
+    session: Session,
+    clinic_id: int,
+    scope: str | None,
+    earlier: set[str],
+    key: str,
+    now: datetime,
 ) -> list[ReplanCandidate]:
     """A service's replan also takes the treatments booked for that service and planned
     before it was mapped (or, after a reset, with its removed mapping's versions); the
     default's replan leaves out treatments of services that have a mapping of their own."""
     if scope is not None:
         services = booked_services(session, clinic_id, {scope})
-        return replan_candidates(session, clinic_id, earlier, services=services, other_than=key)
+        return replan_candidates(
+            session, clinic_id, earlier, now, services=services, other_than=key
+        )
     mapped = booked_services(session, clinic_id, set(active_in(session, clinic_id).services))
-    return replan_candidates(session, clinic_id, earlier, leave_services=mapped)
+    return replan_candidates(session, clinic_id, earlier, now, leave_services=mapped)

@@ -161,16 +161,18 @@ def replan_candidates(
     session: Session,
     clinic_id: int,
     keys: set[str],
+    now: datetime,
     *,
     services: Collection[str] = (),
     other_than: str | None = None,
     leave_services: Collection[str] = (),
 ) -> list[ReplanCandidate]:
-    """The clinic's treatments that are still the patient's plan (not cancelled, the
-    patient's latest session — an earlier one ended where the newer one starts — and the
-    patient not erased) and were planned with one of `keys`, or were booked for one of
-    `services` (stored names) and planned with another key than `other_than`; those booked
-    for one of `leave_services` are left out."""
+    """The clinic's treatments that are still a plan of the patient's (not cancelled, not
+    ended by a newer session that has happened, the patient not erased) and were planned
+    with one of `keys`, or were booked for one of `services` (stored names) and planned with
+    another key than `other_than`; those booked for one of `leave_services` are left out.
+    A plan followed by a session only booked ahead still runs until that one starts, so it
+    is a candidate too (the replan keeps it stopping there)."""
     if not keys and not services:
         return []
     newer = aliased(Treatment)
@@ -179,6 +181,7 @@ def replan_candidates(
         .where(
             newer.patient_id == Treatment.patient_id,
             newer.cancelled_at.is_(None),
+            newer.performed_at <= now,
             or_(
                 newer.performed_at > Treatment.performed_at,
                 and_(newer.performed_at == Treatment.performed_at, newer.id > Treatment.id),

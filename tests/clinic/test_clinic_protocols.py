@@ -17,7 +17,7 @@ from storage.enrollment import EnrollmentStore
 from storage.models import Patient, Reminder, Treatment
 from storage.patients import ClinicView
 from tests.clinic.conftest import make_importer
-from tests.clinic.test_appointments import BOOKING_HEADER, NEW_YORK, local, utc
+from tests.clinic.test_appointments import BOOKING_HEADER, NEW_YORK, local, plans, utc
 from tests.scheduler.engine_kit import make_engine
 from tests.scheduler.protocol_kit import clinic_toml
 
@@ -252,16 +252,20 @@ def test_a_replan_leaves_cancelled_and_superseded_treatments_alone(
         core,
         "glow",
         f"P1,Pia,(212) 555-0101,{local(clock, 1, 14)},A-1,Microneedling,Booked\n"
-        f"P2,Pat,(212) 555-0102,{local(clock, 1, 14)},A-2,Microneedling,Booked\n",
+        f"P2,Pat,(212) 555-0102,{local(clock, 1, 14)},A-2,Microneedling,Booked\n"
+        f"P3,Pol,(212) 555-0103,{local(clock, -10, 14)},A-3,Microneedling,Completed\n",
     )
     enroll(
         core,
         "glow",
         f"P1,Pia,(212) 555-0101,{local(clock, 1, 14)},A-1,Microneedling,Cancelled\n"
-        f"P2,Pat,(212) 555-0102,{local(clock, 40, 14)},A-9,Microneedling,Booked\n",
+        f"P2,Pat,(212) 555-0102,{local(clock, 40, 14)},A-9,Microneedling,Booked\n"
+        f"P3,Pol,(212) 555-0103,{local(clock, -1, 14)},A-4,Microneedling,Completed\n",
     )
     done = change(core, clock, clinic_toml(), replan=True)
-    assert done.replanned == 1  # P2's second session; its first ended where that starts
+    # P2's session tomorrow is the plan that runs until A-9 (booked ahead) starts, so it
+    # moves too; P3's A-3 ended when A-4 happened.
+    assert done.replanned == 3
     with core.db.session() as session:
         keys = session.execute(
             select(Patient.external_id, Treatment.appointment_id, Treatment.protocol)
@@ -270,6 +274,15 @@ def test_a_replan_leaves_cancelled_and_superseded_treatments_alone(
         ).all()
     assert [tuple(k) for k in keys] == [
         ("P1", "A-1", "microneedling"),
-        ("P2", "A-2", "microneedling"),
+        ("P2", "A-2", done.version.key),
+        ("P3", "A-3", "microneedling"),
         ("P2", "A-9", done.version.key),
+        ("P3", "A-4", done.version.key),
     ]
+    first, second = plans(core, "P2")
+    treated = utc(local(clock, 1, 14))
+    assert first["welcome"] == (treated + timedelta(hours=2), "pending")  # the new delay
+    sunscreen, status = first["sunscreen"]  # the new offset, on New York's calendar
+    assert (wall(sunscreen) - wall(treated), status) == (timedelta(days=10), "pending")
+    assert second["welcome"] == (utc(local(clock, 40, 14)) + timedelta(hours=2), "pending")
+    assert "pending" not in {status for _, status in plans(core, "P3")[0].values()}
