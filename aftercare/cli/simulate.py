@@ -28,10 +28,13 @@ from storage.values import ChannelName, Language
 
 
 def simulate(
-    treatment: Annotated[str, typer.Option(help=TREATMENT_HELP)],
+    treatment: Annotated[str, typer.Option(help=TREATMENT_HELP + " Booked ahead: +2d.")],
     tz: Annotated[str, typer.Option(help="The patient's IANA time zone.")],
     now: Annotated[
-        str | None, typer.Option(help="Registration time (default: the treatment time).")
+        str | None,
+        typer.Option(
+            help="Registration time (default: the treatment time, or now for one booked ahead)."
+        ),
     ] = None,
     channel: Annotated[ChannelName, typer.Option()] = "sms",
     lang: Annotated[Language, typer.Option()] = "en",
@@ -56,8 +59,13 @@ def simulate(
     settings = read_settings()
     try:
         zone = zone_named(tz)
-        treated = parse_typed_treatment(treatment, zone, datetime.now(UTC))
-        registered = parse_typed_treatment(now, zone, datetime.now(UTC)) if now else treated
+        current = datetime.now(UTC)
+        treated = parse_typed_treatment(treatment, zone, current, ahead=True)
+        # An appointment ahead is booked now: its welcome waits for it, and the day-before
+        # reminder shows when the clinic has it on.
+        registered = (
+            parse_typed_treatment(now, zone, current, ahead=True) if now else min(treated, current)
+        )
     except ValueError as exc:
         raise fail(str(exc)) from None
     protocol = read_protocol(settings)

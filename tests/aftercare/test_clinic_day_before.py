@@ -81,6 +81,22 @@ def test_simulate_for_the_clinic_shows_it_once_turned_on(
     assert "Glow: Hi Alex, a reminder that your appointment with us is tomorrow at" in first["text"]
 
 
+def test_simulate_of_an_appointment_typed_ahead_plans_it_as_booked_now(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUIET_HOURS", "off")
+    runner.invoke(app, ["clinic", "day-before", "glow", "on"])
+    before = datetime.now(UTC).replace(second=0, microsecond=0)
+    args = ["simulate", "--treatment", "+3d", "--tz", "UTC", "--clinic", "glow", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    first, welcome = json.loads(result.stdout)[:2]
+    assert (first["key"], welcome["key"]) == ("day_before", "welcome")
+    treated = datetime.fromisoformat(welcome["milestone_at"]) - timedelta(hours=1)
+    assert before + timedelta(days=3) <= treated <= datetime.now(UTC) + timedelta(days=3)
+    assert datetime.fromisoformat(welcome["due_at"]) == treated + timedelta(hours=1)
+
+
 # SQLite: Alembic cannot compare the patient list's expression index (migration 0011).
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
 def test_the_migration_adds_the_models_column(env: str) -> None:
