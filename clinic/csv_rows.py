@@ -228,7 +228,7 @@ def validate_row(
     zone_name = values.get("timezone") or ctx.timezone
     zone: ZoneInfo | None = None
     try:
-        zone = zone_named(zone_name)
+        zone = _zone_named(zone_name)
     except ValueError as exc:
         check("timezone", str(exc))
 
@@ -389,6 +389,7 @@ def _mapped_service(service: str, services: Mapping[str, Protocol]) -> str | Non
 
 
 _service_key = functools.lru_cache(maxsize=1024)(service_key)
+_zone_named = functools.lru_cache(maxsize=1024)(zone_named)  # an export repeats a few zones
 
 
 @functools.lru_cache(maxsize=1024)

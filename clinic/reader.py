@@ -204,7 +204,7 @@ class CsvSource:
             for cells in self._reader:
                 row += 1
                 self._record_chars = 0
-                if not any(c.strip() for c in cells):
+                if not "".join(cells).strip():  # only spaces, if anything, in every cell
                     self.blank_rows += 1
                     if self.blank_rows > limits.max_blank_rows:
                         raise FileProblem(

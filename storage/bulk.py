@@ -63,19 +63,26 @@ def executemany(
     session.connection().exec_driver_sql(sql, list(params))
 
 
-def driver_datetime(dialect: Dialect) -> Callable[[datetime], object]:
-    """What UTCDateTime hands this dialect's driver, remembered per instant: within a batch
-    many instants repeat (the welcome is due "now", quiet hours end at the same minute)."""
-    convert = UTCDateTime().bind_processor(dialect)
-    seen: dict[datetime, object] = {}
+class DriverDatetimes(dict[datetime, object]):
+    """Instant -> what UTCDateTime hands the driver, converted on first use. Indexing it
+    costs no Python call for an instant seen before; calling it is the same."""
 
-    def stamp(instant: datetime) -> object:
-        value = seen.get(instant)
-        if value is None:
-            value = seen[instant] = convert(instant)
+    def __init__(self, convert: Callable[[datetime], object]) -> None:
+        super().__init__()
+        self._convert = convert
+
+    def __missing__(self, instant: datetime) -> object:
+        value = self[instant] = self._convert(instant)
         return value
 
-    return stamp
+    def __call__(self, instant: datetime) -> object:
+        return self[instant]
+
+
+def driver_datetime(dialect: Dialect) -> DriverDatetimes:
+    """What UTCDateTime hands this dialect's driver, remembered per instant: within a batch
+    many instants repeat (the welcome is due "now", quiet hours end at the same minute)."""
+    return DriverDatetimes(UTCDateTime().bind_processor(dialect))
 
 
 def insert_reminders(session: Session, rows: Sequence[ReminderInsert]) -> None:
@@ -84,12 +91,10 @@ def insert_reminders(session: Session, rows: Sequence[ReminderInsert]) -> None:
         return
     stamp = driver_datetime(session.connection().dialect)
     pending = ReminderStatus.PENDING.value
-    params = []
-    for treatment_id, patient_id, milestone, channel, due_at, expires_at in rows:
-        due = stamp(due_at)
-        params.append(
-            (treatment_id, patient_id, milestone, channel, due, stamp(expires_at), due, pending, 0)
-        )
+    params = [  # due_at is also the first attempt's time
+        (tid, pid, milestone, channel, stamp[due], stamp[expires], stamp[due], pending, 0)
+        for tid, pid, milestone, channel, due, expires in rows
+    ]
     executemany(
         session,
         "reminder",
