@@ -44,13 +44,13 @@ lint: $(DEV_STAMP)
 
 # The suite runs on two workers (pytest-xdist; the reference machine has 2 cores): each has
 # its own PostgreSQL database and temporary folders, and picks free ports. worksteal evens
-# out the long tests. One test at a time: `.venv/bin/pytest -q tests/...` (no -n).
+# out the long tests; the 15 slowest are listed. A part alone: `.venv/bin/pytest -q tests/...`.
 test: $(DEV_STAMP) postgres chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
-	$(VENV)/bin/pytest -q -n 2 --dist worksteal
+	$(VENV)/bin/pytest -q -n 2 --dist worksteal --durations=15
 
 # dashboard.py and dashboard_import.py also measure on PostgreSQL (a database of their own).
 bench: $(STAMP) postgres
