@@ -176,8 +176,12 @@ def show_active(
     db: Database, catalog: ProtocolCatalog, slug: str, service: str | None, *, toml: bool
 ) -> None:
     from storage.clinic_protocols import ClinicProtocols, service_key
+    from storage.day_before import day_before_on
 
-    active = ClinicProtocols(db).active(slug)
+    store = ClinicProtocols(db)
+    active = store.active(slug)
+    with db.session() as session:
+        before_on = day_before_on(session, store.clinic_id(session, slug))
     version = active.default
     if service is not None:
         version = active.services.get(service_key(service), active.default)
@@ -192,6 +196,15 @@ def show_active(
     )
     print_services(active)
     print_summary(planning.protocol)
+    if planning.protocol.before and not before_on:
+        # The table lists them either way; say that this clinic's patients do not get them.
+        keys = ", ".join(m.key for m in planning.protocol.before)
+        out.print(
+            f"{keys}: not sent, the clinic's day-before reminder is off "
+            f"(aftercare clinic day-before {slug} on)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def active_line(

@@ -70,8 +70,13 @@ def test_an_upload_is_shown_with_its_version_and_the_toml_comes_back_as_uploaded
     assert "services: none mapped" in shown.stdout
     assert "or 2h after an appointment booked ahead" in shown.stdout
     assert "sunscreen" in shown.stdout and "10 days after" in shown.stdout
-    # The day-before reminder is worded as such, not as a negative offset.
+    # The day-before reminder is worded as such, not as a negative offset, and said to be
+    # off until the clinic turns it on.
     assert "1 day before" in shown.stdout and "-1d" not in shown.stdout
+    off = "day_before: not sent, the clinic's day-before reminder is off"
+    assert off in shown.stdout
+    assert runner.invoke(app, ["clinic", "day-before", "glow", "on"]).exit_code == 0
+    assert off not in protocol("glow", "--show").stdout
     assert protocol("glow", "--show", "--toml").stdout == source
 
     other = protocol("glow", write(tmp_path, "glow-v2.toml", clinic_toml(sun_after="12d")))
