@@ -49,7 +49,12 @@ def summary_lines(result: ImportResult, *, shown_errors: int = 20) -> list[str]:
         + (f", {result.blank_rows} blank rows skipped" if result.blank_rows else "")
         + (" (dry run: nothing was written)" if result.dry_run else "")
     ]
-    sessions = {a: n for a, n in result.actions.items() if n and a not in ("created", "unchanged")}
+    # What happened to existing patients' treatments; the line above has the rest.
+    sessions = {
+        a: n
+        for a, n in result.actions.items()
+        if n and a not in ("created", "unchanged", "skipped")
+    }
     if sessions:
         lines.append("treatments: " + ", ".join(f"{n} {a}" for a, n in sessions.items()))
     for warning in result.warnings:

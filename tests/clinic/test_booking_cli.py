@@ -21,9 +21,10 @@ def test_a_clinic_maps_its_own_header_names_and_the_report_says_what_each_row_di
 ) -> None:
     add_clinic()
     export = tmp_path / "bookings.csv"
+    booked = later(3)
     export.write_text(
         "Client Number,Appointment Time,Cell,Booking ID,Service,Status\n"
-        f"C1,{later(3)},(212) 555-0101,B-1,Microneedling,Booked\n"
+        f"C1,{booked},(212) 555-0101,B-1,Microneedling,Booked\n"
         f"C2,{later(4)},(212) 555-0102,B-2,Chemical peel,Booked\n"
     )
     refused = runner.invoke(app, ["enroll", str(export), "--clinic", "glow"])
@@ -45,12 +46,20 @@ def test_a_clinic_maps_its_own_header_names_and_the_report_says_what_each_row_di
     )
     assert result.exit_code == 0, result.output
     assert "2 rows: 1 created, 0 updated, 0 unchanged, 0 rejected, 1 skipped" in result.stdout
+    assert "treatments:" not in result.stdout  # nothing happened to a known treatment
     with report.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["external_id"], r["status"], r["action"]) for r in rows] == [
         ("C1", "created", "created"),
         ("C2", "skipped", "skipped"),
     ]
+
+    moved = export.read_text().replace(booked, later(5))
+    export.write_text(moved.replace("B-2,Chemical peel,Booked", "B-2,Chemical peel,Cancelled"))
+    again = runner.invoke(app, ["enroll", str(export), "--clinic", "glow"])
+    assert again.exit_code == 0, again.output
+    assert "2 rows: 0 created, 1 updated, 0 unchanged, 0 rejected, 1 skipped" in again.stdout
+    assert "treatments: 1 corrected\n" in again.stdout
 
     reset = runner.invoke(app, ["clinic", "columns", "glow", "--reset"])
     assert "built-in column names" in reset.stdout
