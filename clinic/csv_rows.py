@@ -144,21 +144,29 @@ def map_header(cells: list[str], clinic_map: dict[str, str] | None = None) -> He
             raise HeaderError(f"column {column!r} appears twice in the header")
         else:
             positions[column] = index
+    halves: list[str] = []  # a Date column without a Time one, or the other way round
     if "treatment_at" not in positions and "date" in positions and "time" in positions:
         positions["treatment_at"] = -1  # read from the date and time cells
     else:
         for part in ("date", "time"):
             if part in positions:
-                unknown.append(cells[positions.pop(part)].strip())
+                halves.append(cells[positions.pop(part)].strip())
+        unknown.extend(halves)
     missing = [column for column in REQUIRED if column not in positions]
     if missing:
         found = ", ".join(repr(c.strip()) for c in cells if c.strip()) or "nothing"
-        example = " ".join(f'{column}="Your column"' for column in missing)
+        half = (
+            f"; {halves[0]!r} alone is half a treatment time: the date and the time of day "
+            "go in one column, or in a Date and a Time column"
+            if len(halves) == 1 and "treatment_at" in missing
+            else ""
+        )
+        example = " ".join(f'--map {column}="Your column"' for column in missing)
         raise HeaderError(
-            f"missing required column(s) {', '.join(missing)} in the header (found {found}); "
-            f"expected columns: {', '.join(COLUMNS)} (or a booking system's names such as "
-            "Client ID, Start Time, or Date and Time); to use your own names run "
-            f"'aftercare clinic columns SLUG --map {example}'",
+            f"missing required column(s) {', '.join(missing)} in the header (found {found})"
+            f"{half}; expected columns: {', '.join(COLUMNS)} (or a booking system's names "
+            "such as Client ID, Start Time, or Date and Time); to use your own names run "
+            f"'aftercare clinic columns SLUG {example}'",
             tuple(missing),
         )
     return HeaderMap(positions, unknown, len(cells))

@@ -234,6 +234,14 @@ def test_separate_date_and_time_columns_and_a_header_lacking_a_column() -> None:
         raise AssertionError("a header without external_id was accepted")
     assert "found 'Client Number', 'Start Time'" in message
     assert 'aftercare clinic columns SLUG --map external_id="Your column"' in message
+    try:
+        map_header(["Client Number", "Date", "Mobile"])
+    except HeaderError as exc:
+        message = str(exc)
+    else:  # pragma: no cover - the header above lacks both required columns
+        raise AssertionError("a header with a date but no time of day was accepted")
+    assert "'Date' alone is half a treatment time" in message
+    assert '--map external_id="Your column" --map treatment_at="Your column"' in message
     own = map_header(["Client Number", "Start Time"], {"external_id": "Client Number"})
     assert own.positions["external_id"] == 0
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +33,13 @@ def test_a_clinic_maps_its_own_header_names_and_the_report_says_what_each_row_di
     assert refused.exit_code != 0
     assert "missing required column(s) external_id" in refused.output
     assert "found 'Client Number'" in refused.output
+    # The command the error suggests runs as printed, once given the clinic and the column.
+    hint = re.search(r"'aftercare (clinic columns SLUG [^']*)'", refused.output)
+    assert hint is not None, refused.output
+    suggested = shlex.split(hint.group(1).replace("SLUG", "glow"))
+    suggested = [arg.replace("Your column", "Client Number") for arg in suggested]
+    assert runner.invoke(app, suggested).exit_code == 0
+    assert runner.invoke(app, ["clinic", "columns", "glow", "--reset"]).exit_code == 0
 
     bad = runner.invoke(app, ["clinic", "columns", "glow", "--map", "client=Client Number"])
     assert bad.exit_code == 1 and "'client' is not one of external_id" in bad.output
