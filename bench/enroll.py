@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -79,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--keep", type=Path, help="write the CSV and database here")
+    parser.add_argument("--keep", type=Path, help="write the CSV and database here, and keep them")
     args = parser.parse_args()
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="enroll-bench-"))
@@ -120,7 +121,10 @@ def main() -> None:
     with core.db.engine.connect() as conn:
         reminders = conn.exec_driver_sql("SELECT count(*) FROM reminder").scalar_one()
     core.close()
-    print(f"file: {args.rows:,} rows, {size / 1e6:.1f} MB ({csv_path})")
+    if args.keep is None:  # about 200 MB for 100,000 rows
+        shutil.rmtree(workdir, ignore_errors=True)
+    where = csv_path if args.keep else "removed after the run; --keep DIR keeps it"
+    print(f"file: {args.rows:,} rows, {size / 1e6:.1f} MB ({where})")
     print(f"created {result.created:,}  rejected {result.rejected:,}  reminders {reminders:,}")
     checking = phases.get("checking", 0.0)
     print(
