@@ -40,6 +40,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench
 	$(VENV)/bin/lint-imports --no-logo
 
 # The suite runs on two workers (pytest-xdist; the reference machine has 2 cores): each has
@@ -49,6 +50,7 @@ test: $(DEV_STAMP) postgres chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench
 	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/pytest -q -n 2 --dist worksteal --durations=15
 

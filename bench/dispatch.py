@@ -72,7 +72,7 @@ def enroll(core: Core, patients: int, treated_at: datetime) -> float:
 
 
 def dispatcher_for(core: Core, channel: NullChannel) -> Dispatcher:
-    lane = ChannelLane("sms", channel, RateLimiter(None, core.clock))  # type: ignore[arg-type]
+    lane = ChannelLane("sms", channel, RateLimiter(None, core.clock))
     return Dispatcher(
         core.reminders,
         core.patients,

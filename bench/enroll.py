@@ -25,6 +25,7 @@ from aftercare.wiring import build_core, invite_links
 from clinic.importer import Importer
 from clinic.reader import Limits
 from scheduler.clock import FakeClock
+from scheduler.quiet_hours import QuietHours
 from storage.enrollment import EnrollmentStore
 from storage.migrate import upgrade
 
@@ -92,7 +93,10 @@ def main() -> None:
     url = f"sqlite:///{db_path}"
     upgrade(url)
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=url, quiet_hours="21:00-08:00", telegram_bot_username="Bench"
+        _env_file=None,
+        database_url=url,
+        quiet_hours=QuietHours.parse("21:00-08:00"),
+        telegram_bot_username="Bench",
     )
     core = build_core(settings, FakeClock(NOW))
     core.patients.add_clinic("bench", "Bench Clinic", "+12125550100", "America/New_York")

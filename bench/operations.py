@@ -108,9 +108,9 @@ def main() -> None:
         print(f"/metrics render, queue depth cached: {cached_ms:.2f} ms")
         stats_ms, _ = timed(lambda: activity(core.db, now), repeat=3)
         print(f"aftercare stats (last 24 h): {stats_ms:.0f} ms")
-        start = time.perf_counter()
+        began = time.perf_counter()
         purged = purge_before(core.db, now - RETENTION)
-        first = time.perf_counter() - start
+        first = time.perf_counter() - began
         again_ms, _ = timed(lambda: purge_before(core.db, now - RETENTION))
         print(f"retention purge, first run: {purged.conversations:,} conversation texts "
               f"in {first:.2f} s; an hourly run after it: {again_ms:.1f} ms")  # fmt: skip
