@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from messages.protocol import EMERGENCY_NUMBER, WORST_CASE_VALUES
 from scheduler.quiet_hours import QuietHours
 from storage.values import LANGUAGES
 
@@ -92,6 +93,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unknown time zone {value!r} (use an IANA name such as Europe/Madrid)"
             ) from exc
+        return value
+
+    @field_validator("emergency_number")
+    @classmethod
+    def _dialable_emergency_number(cls, value: str) -> str:
+        # Texts name it, and their SMS budgets are checked with a number this long.
+        longest = len(WORST_CASE_VALUES[EMERGENCY_NUMBER])
+        if not (value.isascii() and value.isdigit() and len(value) <= longest):
+            raise ValueError(
+                f"must be the local emergency number, 1 to {longest} digits "
+                f"(for example 911 or 112), got {value!r}"
+            )
         return value
 
     @field_validator("default_language")

@@ -252,6 +252,7 @@ def build_runtime(core: Core, console_stream: TextIO | None = None) -> Runtime:
             max_attempts=settings.max_attempts,
         ),
         quiet=settings.quiet_hours,
+        emergency_number=settings.emergency_number,
     )
     dispatcher = Dispatcher(
         core.reminders,

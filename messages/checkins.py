@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo
 from messages import gsm7
 from messages.conversation import PatientContext, Reply, fits_sms, red_flag_reply
 from messages.milestones import milestone_times
-from messages.protocol import WORST_CASE_VALUES, Channel, ChannelText, Milestone, Protocol
+from messages.protocol import (
+    EMERGENCY_NUMBER,
+    WORST_CASE_VALUES,
+    Channel,
+    ChannelText,
+    Milestone,
+    Protocol,
+)
 from messages.render import SMS_NAME_LIMITS, shorten
 from messages.when import format_short_when, format_when, longest_short_when
 
@@ -30,7 +37,7 @@ ANSWER_WINDOW = timedelta(hours=24)
 TOPIC = "checkin"
 CONCERN = "checkin_concern"
 # The longest emergency number a budget check assumes (as the FAQ's template checks do).
-WORST_EMERGENCY_NUMBER = "9" * 8
+WORST_EMERGENCY_NUMBER = WORST_CASE_VALUES[EMERGENCY_NUMBER]
 
 _WORDS = {
     "1": 1,
@@ -107,15 +114,16 @@ def _compose(
     replies = milestone.replies
     assert replies is not None
     texts = replies[language]
+    # Every protocol text may name the emergency number.
+    values = _values(protocol, patient, channel, language, emergency_number=emergency_number)
     if answer == 2:
-        values = _values(protocol, patient, channel, language, emergency_number=emergency_number)
         return _fill(texts.unsure, channel, values)
-    body = _fill(texts.expected, channel, _values(protocol, patient, channel, language))
+    body = _fill(texts.expected, channel, values)
     if next_step is None:
         return body
     title, when = next_step
-    values = _values(protocol, patient, channel, language, title=title, when=when)
-    combined = f"{body}\n\n{_fill(texts.next_step, channel, values)}"
+    step = {**values, **_values(protocol, patient, channel, language, title=title, when=when)}
+    combined = f"{body}\n\n{_fill(texts.next_step, channel, step)}"
     # The next step is a courtesy: an SMS without room for it keeps the reassurance whole.
     return combined if channel == "telegram" or fits_sms(combined) else body
 

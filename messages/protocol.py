@@ -22,7 +22,10 @@ from storage.values import STAFF_REPLY
 
 Channel = Literal["sms", "telegram"]
 CHANNELS: tuple[Channel, ...] = ("sms", "telegram")
-PLACEHOLDERS = frozenset({"first_name", "clinic_name", "clinic_phone"})
+# {emergency_number} is the deployment's EMERGENCY_NUMBER: any text that speaks of an
+# emergency names it, so a patient never has to look it up.
+EMERGENCY_NUMBER = "emergency_number"
+PLACEHOLDERS = frozenset({"first_name", "clinic_name", "clinic_phone", EMERGENCY_NUMBER})
 WELCOME = "welcome"
 # Not a protocol milestone: the SMS that brings a Telegram invite link (scheduler.timeline).
 INVITE = "invite"
@@ -41,6 +44,8 @@ WORST_CASE_VALUES = {
     "first_name": "W" * 20,
     "clinic_name": "C" * 40,
     "clinic_phone": "+" + "9" * 15,
+    # EMERGENCY_NUMBER is at most this long (aftercare.settings).
+    EMERGENCY_NUMBER: "9" * 8,
     APPOINTMENT_TIME: max((longest_when(language) for language in ("en", "es")), key=len),
 }
 # Carriers want the first SMS a number gets to say how to stop and get help
@@ -105,9 +110,7 @@ class NextStepText(ChannelText):
 
 
 class CheckinReplyText(ChannelText):
-    """A reply to a check-in answer; it may give the emergency number."""
-
-    allowed = PLACEHOLDERS | {"emergency_number"}
+    """A reply to a check-in answer ("2" gives the warning signs and the emergency number)."""
 
 
 class CheckinReplies(BaseModel):

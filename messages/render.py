@@ -5,13 +5,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from messages import gsm7
 from messages.protocol import (
     APPOINTMENT_TIME,
+    EMERGENCY_NUMBER,
     SMS_SEGMENT_BUDGET,
     WELCOME,
     WELCOME_CHAR_BUDGET,
@@ -33,6 +34,9 @@ class RenderContext:
     clinic_name: str
     clinic_phone: str
     locale: str
+    # EMERGENCY_NUMBER: texts that speak of an emergency name it. Required, so no caller
+    # falls back to a number that is not the deployment's.
+    emergency_number: str = field(kw_only=True)
     # The booked treatment as the patient reads it ("tomorrow at 9:30 am"): only texts
     # before the treatment name it (`with_appointment`).
     appointment_time: str | None = None
@@ -76,6 +80,7 @@ def _values(protocol: Protocol, channel: Channel, context: RenderContext) -> dic
         "first_name": first_name,
         "clinic_name": context.clinic_name,
         "clinic_phone": context.clinic_phone,
+        EMERGENCY_NUMBER: context.emergency_number,
     }
     if context.appointment_time is not None:
         values[APPOINTMENT_TIME] = context.appointment_time

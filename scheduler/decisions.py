@@ -80,6 +80,7 @@ def decide(
     *,
     first_sms: bool = False,
     invite_link: str | None = None,
+    emergency_number: str = "911",
 ) -> Ready | Outcome:
     """Send it now, or record why not (cancelled, expired, skipped, moved, deferred).
 
@@ -89,7 +90,9 @@ def decide(
 
     `first_sms`: the patient's number has never had a text from us, so an SMS reminder
     carries the opt-out line. An invite SMS (a Telegram-enrolled patient with a phone) goes
-    by SMS only, with `invite_link`, and not at all once the patient is on Telegram."""
+    by SMS only, with `invite_link`, and not at all once the patient is on Telegram.
+    `emergency_number` is the deployment's EMERGENCY_NUMBER, which texts speaking of an
+    emergency name."""
     staff_reply = reminder.milestone == STAFF_REPLY
 
     def outcome(status: S, error: str | None = None, **extra: object) -> Outcome:
@@ -143,7 +146,7 @@ def decide(
         assert invite_link is not None
         text = invite_sms(reminder.first_name, reminder.clinic_name, invite_link, reminder.language)
     else:
-        text = _render(reminder, now, protocol, zone, rendering)
+        text = _render(reminder, now, protocol, zone, rendering, emergency_number)
     # A staff reply answers the patient's own text: it is never the first one they get.
     first_sms = first_sms and rendering == "sms" and not staff_reply
     if first_sms:
@@ -181,9 +184,14 @@ def _render(
     protocol: Protocol,
     zone: ZoneInfo,
     rendering: RenderChannel,
+    emergency_number: str,
 ) -> str:
     context = RenderContext(
-        reminder.first_name, reminder.clinic_name, reminder.clinic_phone, reminder.language
+        reminder.first_name,
+        reminder.clinic_name,
+        reminder.clinic_phone,
+        reminder.language,
+        emergency_number=emergency_number,
     )
     if any(m.key == reminder.milestone for m in protocol.before):
         # "Your appointment is tomorrow at 9:30 am", as of the moment it is sent.

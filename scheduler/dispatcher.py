@@ -58,6 +58,7 @@ class DispatchConfig:
     lease: timedelta = timedelta(seconds=60)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     quiet: QuietHours | None = None
+    emergency_number: str = "911"  # EMERGENCY_NUMBER, named by texts about an emergency
 
 
 @dataclass
@@ -258,6 +259,7 @@ class Dispatcher:
                 self.available,
                 first_sms=reminder.phone in never_texted,
                 invite_link=links.get(reminder.id),
+                emergency_number=self.config.emergency_number,
             )
             if isinstance(decision, Ready):
                 ready.append(decision)

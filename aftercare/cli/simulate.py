@@ -74,7 +74,13 @@ def simulate(
         protocol, before, name, phone = clinic_protocol(settings, protocol, clinic, service)
     elif service is not None:
         raise fail("--service goes with --clinic")
-    context = RenderContext(first_name, clinic_name or name, clinic_phone or phone, lang)
+    context = RenderContext(
+        first_name,
+        clinic_name or name,
+        clinic_phone or phone,
+        lang,
+        emergency_number=settings.emergency_number,
+    )
     passed = passed_milestones(treated, protocol, zone, registered)
     rows: list[dict[str, Any]] = []
     ahead = {m.key for m in protocol.before}

@@ -141,7 +141,13 @@ def build_patient_page(
     renderer = Renderer(
         core.protocols,
         core.protocol,
-        RenderContext(record.first_name, clinic.name, clinic.phone, record.language),
+        RenderContext(
+            record.first_name,
+            clinic.name,
+            clinic.phone,
+            record.language,
+            emergency_number=core.settings.emergency_number,
+        ),
         record.timezone,
     )
     running = status == PatientStatus.ACTIVE and treatment is not None

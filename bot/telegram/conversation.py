@@ -102,7 +102,13 @@ class TelegramBot:
         self.registration = Registration(self.talk, self.questions, planner)
         self.correction = TreatmentCorrection(self.talk, self.questions, planner, self.commands)
         self.start = Start(
-            self.talk, protocol, protocols, invites, self.registration, self.commands
+            self.talk,
+            protocol,
+            protocols,
+            invites,
+            self.registration,
+            self.commands,
+            emergency_number=emergency_number,
         )
         self.free_text = FreeText(self.talk, inbound, emergency_number=emergency_number)
         self.questions.then.update(

@@ -33,6 +33,8 @@ class Start:
         invites: InviteRepository,
         registration: Registration,
         commands: Commands,
+        *,
+        emergency_number: str,
     ) -> None:
         self.talk = talk
         self.protocol = protocol  # the built-in, for a treatment whose key names nothing
@@ -40,6 +42,7 @@ class Start:
         self.invites = invites
         self.registration = registration
         self.commands = commands
+        self.emergency_number = emergency_number
 
     async def start(self, update: Update, context: Context) -> int:
         talk = self.talk
@@ -108,7 +111,13 @@ class Start:
                 protocol,
                 protocol.welcome.key,
                 "telegram",
-                RenderContext(view.first_name, view.clinic_name, view.clinic_phone, language),
+                RenderContext(
+                    view.first_name,
+                    view.clinic_name,
+                    view.clinic_phone,
+                    language,
+                    emergency_number=self.emergency_number,
+                ),
                 passed=passed,
                 # A late welcome names dates in the patient's zone ("until Thu 5 Mar").
                 timeline=welcome_timeline(treated_at, protocol, zone, now),

@@ -55,6 +55,9 @@ def test_values_come_from_the_environment_and_dotenv(
         ("PORT", "eighty", "PORT:"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite"),
         ("FORWARDED_ALLOW_IPS", "proxy.local", "FORWARDED_ALLOW_IPS: 'proxy.local' is not an IP"),
+        # Texts name it, and SMS budgets assume at most 8 digits.
+        ("EMERGENCY_NUMBER", "call 911", "EMERGENCY_NUMBER: must be the local emergency number"),
+        ("EMERGENCY_NUMBER", "123456789", "EMERGENCY_NUMBER: must be the local emergency number"),
     ],
 )
 def test_a_bad_value_names_the_variable(

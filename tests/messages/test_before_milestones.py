@@ -54,7 +54,8 @@ ADVICE_STEMS = (
     "fiebre",
     "pus",
     "emergenc",
-    "urgencias",
+    "ahogo",
+    "breath",
     "moistur",
     "hidrat",
     "scrub",
@@ -84,7 +85,7 @@ def every_text(key: str) -> list[str]:
 
 
 def tomorrow_context(locale: str) -> RenderContext:
-    context = RenderContext("Mónica", "Clínica Sol", "+34911222333", locale)
+    context = RenderContext("Mónica", "Clínica Sol", "+34911222333", locale, emergency_number="112")
     return context.with_appointment(
         datetime(2026, 3, 5, 9, 30, tzinfo=MADRID),
         MADRID,
@@ -139,7 +140,7 @@ class TestTheBuiltInDayBeforeReminder:
         assert cost.encoding == "GSM-7" and cost.segments <= 2 and len(text) <= SMS_CHAR_BUDGET
 
     def test_cannot_be_rendered_without_the_appointment_time(self) -> None:
-        context = RenderContext("Ana", "Glow", "+15551234567", "en")
+        context = RenderContext("Ana", "Glow", "+15551234567", "en", emergency_number="911")
         with pytest.raises(ValueError, match="needs the appointment time"):
             render_text(PROTOCOL, DAY_BEFORE, "sms", context)
 

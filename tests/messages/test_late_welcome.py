@@ -26,6 +26,7 @@ def late(hours: int, language: str, channel: str, zone: ZoneInfo, **names: str) 
     now = TREATED + timedelta(hours=hours)
     values = {"first_name": "Ana", "clinic_name": "Glow Skin Clinic"}
     values["clinic_phone"] = "+15551234567"
+    values["emergency_number"] = "911"
     values.update(names)
     return render_text(
         PROTOCOL,
@@ -49,8 +50,8 @@ def test_day_one_sms_in_english_names_what_is_still_off_until_when() -> None:
     text = late(30, "en", "sms", NEW_YORK)  # Tue 16:00 in New York
     first, *rest = text.splitlines()
     assert first.startswith("Glow Skin Clinic: Hi Ana!")
-    assert "Pus, fever, hot skin" in first and "call +15551234567" in first  # warning signs first
-    assert "emergency" in first
+    assert "Pus, fever, hot skin, worse redness/pain: +15551234567." in first  # warning signs
+    assert first.endswith("Swollen lips/hard to breathe: call 911.")  # the number, not "emergency"
     assert "No sweat/pools till Wed 10am." in rest
     assert "No retinol/acids till Thu 10am; no scrubs." in rest
     assert rest[-1] == "SPF 30+ daily."
@@ -61,7 +62,8 @@ def test_day_one_sms_in_spanish_names_what_is_still_off_until_when() -> None:
     text = late(30, "es", "sms", MADRID)  # Tue 22:00 in Madrid
     first, *rest = text.splitlines()
     assert first.startswith("Glow Skin Clinic: Hola Ana.")
-    assert "Pus, fiebre" in first and "llama al +15551234567" in first
+    assert "Pus, fiebre, calor, mas rojez/dolor: +15551234567." in first
+    assert first.endswith("Labios hinchados/ahogo: llama al 911.")
     assert "Sin sudar/piscina hasta mié 16:00." in rest
     assert "Retinol/acidos: desde jue 16:00; sin exfoliar." in rest
     assert rest[-1] == "SPF 30+ diario."
@@ -77,7 +79,7 @@ def test_day_one_telegram_in_english_is_complete() -> None:
     assert "Makeup is OK again" in text
     assert "SPF 30+ for sensitive skin, even indoors" in text and "Every day" in text
     assert "pus, hot skin, fever, severe pain, blisters" in text
-    assert "call emergency services now" in text
+    assert "lips, tongue or throat: call 911 now" in text
 
 
 def test_day_one_telegram_in_spanish_is_complete() -> None:
@@ -88,7 +90,7 @@ def test_day_one_telegram_in_spanish_is_complete() -> None:
     assert "Ya puedes maquillarte" in text
     assert "<b>Cada día:</b>" in text and "SPF 30+" in text and "también en casa" in text
     assert "pus, la piel caliente, fiebre, dolor fuerte, ampollas" in text
-    assert "llama a emergencias ya" in text
+    assert "la lengua o la garganta: llama al 911 ya" in text
 
 
 # --- day 3: workouts and the usual cleanser are back; scrubs and powered brushes are not -------
@@ -121,7 +123,7 @@ def test_day_three_telegram_lists_everything_that_is_back_and_what_is_not(
             "still no scrubs, no powered brush until day 7",
             "even indoors",
             "blisters",
-            "emergency services",
+            "call 911 now",
         ],
         "es": [
             "Ya puedes maquillarte",
@@ -129,7 +131,7 @@ def test_day_three_telegram_lists_everything_that_is_back_and_what_is_not(
             "aún sin exfoliantes ni cepillo eléctrico hasta el día 7",
             "también en casa",
             "ampollas",
-            "emergencias",
+            "llama al 911 ya",
         ],
     }
     for part in expected[language]:
@@ -166,6 +168,7 @@ def test_an_sms_shortens_names_longer_than_the_budget_assumes() -> None:
         "The Very Long Named Dermatology and Laser Institute",
         "+15551234567",
         "en",
+        emergency_number="911",
     )
     text = render_text(PROTOCOL, "welcome", "sms", context)
     assert text.startswith("The Very Long Named Dermatology and: Hi Maria de los Angeles!")
@@ -182,7 +185,9 @@ def test_an_sms_shortens_names_longer_than_the_budget_assumes() -> None:
 def test_every_welcome_greets_by_first_name_and_names_the_clinic(
     language: str, channel: str
 ) -> None:
-    context = RenderContext("Lucía", "Clínica Sol", "+34911222333", language)
+    context = RenderContext(
+        "Lucía", "Clínica Sol", "+34911222333", language, emergency_number="112"
+    )
     for passed in ([], ["makeup"], ["makeup", "sweat", "cleanser"]):
         text = render_text(PROTOCOL, "welcome", channel, context, passed)  # type: ignore[arg-type]
         first_line = text.splitlines()[0]
@@ -191,8 +196,18 @@ def test_every_welcome_greets_by_first_name_and_names_the_clinic(
 
 
 def test_without_a_first_name_the_greeting_still_reads_well() -> None:
-    en = render_text(PROTOCOL, "welcome", "sms", RenderContext(None, "Glow", "+1555", "en"))
-    es = render_text(PROTOCOL, "welcome", "sms", RenderContext(None, "Glow", "+1555", "es"))
+    en = render_text(
+        PROTOCOL,
+        "welcome",
+        "sms",
+        RenderContext(None, "Glow", "+1555", "en", emergency_number="911"),
+    )
+    es = render_text(
+        PROTOCOL,
+        "welcome",
+        "sms",
+        RenderContext(None, "Glow", "+1555", "es", emergency_number="112"),
+    )
     assert en.startswith("Glow: Hi there!")
     assert es.startswith("Glow: Hola.")
 
@@ -201,7 +216,7 @@ def test_without_a_first_name_the_greeting_still_reads_well() -> None:
 
 
 def test_without_a_timeline_what_is_still_off_is_given_as_a_day_after_treatment() -> None:
-    context = RenderContext("Ana", "Glow", "+1555", "en")
+    context = RenderContext("Ana", "Glow", "+1555", "en", emergency_number="911")
     sms = render_text(PROTOCOL, "welcome", "sms", context, ["makeup"])
     assert "No sweat/pools till day 2." in sms
     assert "No retinol/acids till day 3; no scrubs." in sms

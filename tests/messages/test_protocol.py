@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from messages import gsm7
-from messages.protocol import CHANNELS, SMS_CHAR_BUDGET, WORST_CASE_VALUES, Protocol
+from messages.protocol import CHANNELS, SMS_CHAR_BUDGET, WORST_CASE_VALUES, Channel, Protocol
 from messages.protocol_files import ProtocolError, load_protocol, parse_protocol
 from messages.render import RenderContext, render_text
 
@@ -57,7 +59,9 @@ def test_telegram_texts_use_only_bold_and_italic_markup(locale: str, key: str) -
 
 
 def test_a_name_with_accents_stays_gsm7_in_sms_and_escaped_in_telegram() -> None:
-    context = RenderContext("Mónica <3", "Clínica Sol & Piel", "+34911222333", "es")
+    context = RenderContext(
+        "Mónica <3", "Clínica Sol & Piel", "+34911222333", "es", emergency_number="112"
+    )
     sms = render_text(PROTOCOL, "makeup", "sms", context)
     assert gsm7.is_gsm7(sms) and "Monica" in sms
     telegram = render_text(PROTOCOL, "makeup", "telegram", context)
@@ -65,8 +69,40 @@ def test_a_name_with_accents_stays_gsm7_in_sms_and_escaped_in_telegram() -> None
 
 
 def test_a_missing_first_name_uses_the_locale_fallback() -> None:
-    text = render_text(PROTOCOL, "makeup", "sms", RenderContext(None, "Glow", "+15551234567", "en"))
+    text = render_text(
+        PROTOCOL,
+        "makeup",
+        "sms",
+        RenderContext(None, "Glow", "+15551234567", "en", emergency_number="911"),
+    )
     assert "None" not in text and " ," not in text
+
+
+# Words of the texts that speak of an emergency (trouble breathing, a swelling airway).
+EMERGENCY_WORDS = ("emergenc", "urgencia", "breath", "respirar", "ahogo")
+
+
+@pytest.mark.parametrize("locale", PROTOCOL.locales)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_every_text_that_speaks_of_an_emergency_names_the_emergency_number(
+    locale: str, channel: Channel
+) -> None:
+    context = RenderContext("Ana", "Glow", "+15551234567", locale, emergency_number="112")
+    treated = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    context = context.with_appointment(treated, ZoneInfo("UTC"), treated - timedelta(days=1))
+    texts = {m.key: render_text(PROTOCOL, m.key, channel, context) for m in PROTOCOL.milestones}
+    passed: list[str] = []
+    for milestone in PROTOCOL.timed:  # late welcomes: the warning signs come first
+        passed.append(milestone.key)
+        late = render_text(PROTOCOL, "welcome", channel, context, passed=passed)
+        texts[f"welcome after {milestone.key}"] = late
+    speaking = {key: text for key, text in texts.items() if any(w in text for w in EMERGENCY_WORDS)}
+    expected = {"welcome", "welcome after makeup", "welcome after sunscreen"}
+    if channel == "telegram":
+        expected |= {"checkin_24h", "checkin_72h"}
+    assert expected <= set(speaking)
+    for key, text in speaking.items():
+        assert "112" in text, (key, text)
 
 
 def test_every_reminder_points_to_the_clinic() -> None:

@@ -39,6 +39,7 @@ def make_engine(
     owner: str | None = None,
     lease: timedelta = timedelta(seconds=60),
     batch_size: int = 200,
+    emergency_number: str = "911",
 ) -> Engine:
     sms = MemoryChannel("sms", now=clock.now)
     telegram = MemoryChannel("telegram", now=clock.now)
@@ -47,7 +48,13 @@ def make_engine(
         ChannelLane(name, channels[name], RateLimiter(sms_rate if name == "sms" else None, clock))
         for name in lanes
     ]
-    config = DispatchConfig(batch_size=batch_size, lease=lease, retry=RetryPolicy(), quiet=quiet)
+    config = DispatchConfig(
+        batch_size=batch_size,
+        lease=lease,
+        retry=RetryPolicy(),
+        quiet=quiet,
+        emergency_number=emergency_number,
+    )
     dispatcher = Dispatcher(
         core.reminders,
         core.patients,

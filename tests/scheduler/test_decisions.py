@@ -86,6 +86,16 @@ def test_telegram_goes_to_the_chat_with_the_telegram_rendering() -> None:
     assert message.text.startswith("👋 Hi Ana, this is Glow Skin Clinic")
 
 
+def test_a_text_that_speaks_of_an_emergency_names_the_deployments_number() -> None:
+    for reminder, said in [
+        (WELCOME, "Swollen lips/hard to breathe: call 112."),
+        (replace(ON_BOTH, channel="telegram"), "lips, tongue or throat: call 112 now."),
+        (replace(WELCOME, language="es"), "Labios hinchados/ahogo: llama al 112."),
+    ]:
+        decision = decide(reminder, LATER, PROTOCOL, None, BOTH, emergency_number="112")
+        assert isinstance(decision, Ready) and said in decision.message.text
+
+
 def test_the_patients_language_is_used() -> None:
     assert message_for(replace(WELCOME, language="es")).text.startswith(
         "Glow Skin Clinic: Hola Ana."

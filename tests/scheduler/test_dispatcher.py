@@ -55,6 +55,15 @@ async def test_every_reminder_is_sent_once_at_its_due_time(
     )
 
 
+async def test_the_welcome_names_the_deployments_emergency_number(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    engine = make_engine(core, clock, emergency_number="112")
+    register(core, clinic, "P1", clock.now() - timedelta(minutes=5))
+    assert await engine.run() == 1
+    assert "Swollen lips/hard to breathe: call 112." in engine.sms.sent[0].message.text
+
+
 async def test_a_transient_failure_is_retried_with_backoff_inside_the_window(
     core: Core, clinic: ClinicView, clock: FakeClock
 ) -> None:

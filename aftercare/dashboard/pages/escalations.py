@@ -74,7 +74,13 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
             renderer = Renderer(
                 core.protocols,
                 core.protocol,
-                RenderContext(patient.first_name, clinic.name, clinic.phone, patient.language),
+                RenderContext(
+                    patient.first_name,
+                    clinic.name,
+                    clinic.phone,
+                    patient.language,
+                    emergency_number=core.settings.emergency_number,
+                ),
                 patient.timezone,
             )
             conversation = bubbles(messages, renderer, staff.zone, record.conversation_id)

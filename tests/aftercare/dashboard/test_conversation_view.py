@@ -17,7 +17,7 @@ PROTOCOL = load_protocol(None)
 RENDERER = Renderer(
     {PROTOCOL.name: PROTOCOL},
     PROTOCOL,
-    RenderContext("Ana", "Glow Skin Clinic", "+12125550100", "en"),
+    RenderContext("Ana", "Glow Skin Clinic", "+12125550100", "en", emergency_number="911"),
     "America/New_York",
 )
 
