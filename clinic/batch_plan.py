@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clinic.csv_rows import RowError, ValidRow
-from clinic.outcomes import RowOutcome
+from clinic.outcomes import RowOutcome, another_service, nothing_to_cancel
 from storage.enrollment import ExistingPatient
 
 COMPARED = ("first_name", "phone", "timezone", "language", "channel")
@@ -72,7 +72,8 @@ def plan_batch(
         if r.service is not None and service_gaps:
             session_gap = service_gaps.get(r.service, default_gap)
         if r.skipped:
-            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "skipped", action="skipped")
+            why = another_service(r.row, r.service_name or "")
+            batch.outcomes[r.row] = skipped(r, why)
             continue
         if r.row in conflicted_first_rows:
             later = ", ".join(str(n) for n in conflicted_first_rows[r.row])
@@ -84,7 +85,7 @@ def plan_batch(
             continue
         known = existing.get(r.external_id)
         if known is None and r.cancelled:  # nothing was planned: nothing to cancel
-            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "skipped", action="skipped")
+            batch.outcomes[r.row] = skipped(r, nothing_to_cancel(r.row))
             continue
         if known is None:
             batch.creates.append(r)
@@ -117,11 +118,11 @@ def plan_batch(
             batch.updates.append(
                 PatientUpdate(r, known, changes, moved, target, action == "new session")
             )
-        if action == "skipped":
-            status = "skipped"
+        if action == "skipped":  # a cancellation matching no stored session
+            batch.outcomes[r.row] = skipped(r, nothing_to_cancel(r.row))
         else:
             status = "updated" if changes or action != "unchanged" else "unchanged"
-        batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, status, action=action)
+            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, status, action=action)
         if reissue_invites and not known.telegram_linked:
             batch.reissues.append((r, known.id))
     return batch
@@ -173,3 +174,7 @@ def changed_values(r: ValidRow, known: ExistingPatient, given: frozenset[str]) -
 
 def rejected(r: ValidRow, message: str, column: str = "external_id") -> RowOutcome:
     return RowOutcome(r.row, r.external_id, "rejected", [RowError(r.row, column, message)])
+
+
+def skipped(r: ValidRow, reason: RowError) -> RowOutcome:
+    return RowOutcome(r.row, r.external_id, "skipped", action="skipped", reason=reason)

@@ -42,6 +42,11 @@ _ENROLLMENT = {
         },
         "errors": {"type": "array", "items": {"$ref": "#/components/schemas/RowError"}},
         "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/RowError"}},
+        "skipped_rows": {
+            "type": "array",
+            "description": "why each skipped row was left alone (the column it concerns)",
+            "items": {"$ref": "#/components/schemas/RowError"},
+        },
         "patients": {
             "type": "array",
             "items": {

@@ -30,6 +30,23 @@ class RowOutcome:
     # What happened to the treatment: created | new session | corrected | cancelled |
     # unchanged | skipped ("" for a rejected row).
     action: str = ""
+    # Why a skipped row was left alone, in the words of every output (the report's errors
+    # cell, the JSON's skipped_rows, the command line's summary).
+    reason: RowError | None = None
+
+
+def another_service(row: int, service: str) -> RowError:
+    """A booking of a service the clinic does not enrol: named as the file wrote it."""
+    return RowError(
+        row, "service", f"{service!r} is not microneedling and the clinic has no protocol for it"
+    )
+
+
+def nothing_to_cancel(row: int) -> RowError:
+    """A cancelled or missed booking that matches no stored session."""
+    return RowError(
+        row, "status", "a cancelled or missed booking never imported: nothing to cancel"
+    )
 
 
 class ErrorList:
@@ -39,8 +56,9 @@ class ErrorList:
     rejected when the import reaches it), so a heap keeps the lowest rows.
     """
 
-    def __init__(self, limit: int = LISTED_ERRORS) -> None:
+    def __init__(self, limit: int = LISTED_ERRORS, noun: str = "errors") -> None:
         self.limit = limit
+        self.noun = noun  # what the "and N more" line calls them
         self.total = 0
         self._heap: list[tuple[int, int, RowError]] = []  # (-row, -arrival, error): max-heap
         self._first_left_out: int | None = None
@@ -73,7 +91,7 @@ class ErrorList:
                 RowError(
                     self._first_left_out,
                     None,
-                    f"and {self.left_out:,} more errors from this row on, not listed; the "
+                    f"and {self.left_out:,} more {self.noun} from this row on, not listed; the "
                     "command line's --report lists every row",
                 )
             )
@@ -105,6 +123,7 @@ class ImportResult:
     blank_rows: int = 0
     actions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
     errors: ErrorList = field(default_factory=ErrorList)
+    skips: ErrorList = field(default_factory=lambda: ErrorList(noun="skipped rows"))
     warnings: list[RowError] = field(default_factory=list)
     patients: list[dict[str, Any]] | None = None
     invites_enabled: bool = False
@@ -121,6 +140,8 @@ class ImportResult:
             self.actions[outcome.action] += 1
         if outcome.status == "rejected" and not errors_listed:
             self.errors.extend(outcome.errors)
+        if outcome.reason is not None:
+            self.skips.add(outcome.reason)
         if self.patients is not None and outcome.status in IMPORTED:
             self.patients.append(
                 {
@@ -145,6 +166,7 @@ class ImportResult:
             "actions": dict(self.actions),
             "errors": [e.as_dict() for e in self.errors.listed()],
             "warnings": [w.as_dict() for w in self.warnings],
+            "skipped_rows": [s.as_dict() for s in self.skips.listed()],
             "patients": self.patients or [],
             "invite_links": self.invites_enabled,
         }

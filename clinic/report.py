@@ -26,9 +26,8 @@ class ReportWriter:
         status = outcome.status
         if self._dry_run:
             status = _DRY_RUN_STATUS.get(status, status)
-        errors = "; ".join(
-            f"{e.column}: {e.message}" if e.column else e.message for e in outcome.errors
-        )
+        said = outcome.errors if outcome.reason is None else [*outcome.errors, outcome.reason]
+        errors = "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in said)
         cells = (
             str(outcome.row),
             outcome.external_id,
@@ -66,6 +65,12 @@ def summary_lines(result: ImportResult, *, shown_errors: int = 20) -> list[str]:
         lines.append(f"{where}: {error.message}")
     if result.errors.total > shown_errors:
         lines.append(f"... and {result.errors.total - shown_errors} more (see --report)")
+    skips = result.skips.listed()
+    for skip in skips[:shown_errors]:
+        where = f"row {skip.row} skipped" + (f", {skip.column}" if skip.column else "")
+        lines.append(f"{where}: {skip.message}")
+    if result.skips.total > shown_errors:
+        lines.append(f"... and {result.skips.total - shown_errors} more skipped (see --report)")
     if not result.invites_enabled and not result.dry_run and result.created:
         lines.append("no Telegram invite links were made: set TELEGRAM_BOT_USERNAME to have them")
     return lines

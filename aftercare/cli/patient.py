@@ -128,9 +128,10 @@ def patient_add(
         if outcome.status == "rejected":
             raise fail("; ".join(option_error(e) for e in outcome.errors))
         if outcome.status == "skipped":
+            why = outcome.reason.message if outcome.reason else "skipped"
             raise fail(
-                f"--service: {service!r} is not microneedling and the clinic has no protocol "
-                "for it (aftercare clinic protocol SLUG FILE --service NAME); nothing enrolled"
+                f"--service: {why} (aftercare clinic protocol SLUG FILE --service NAME); "
+                "nothing enrolled"
             )
         detail = store.patient_detail(profile.id, external_id)
     assert detail is not None

@@ -250,3 +250,5 @@ async def test_a_booking_export_reply_says_what_each_row_did(
     assert (body["created"], body["skipped"], body["rejected"]) == (1, 1, 0)
     assert body["actions"]["created"] == body["actions"]["skipped"] == 1
     assert [(p["external_id"], p["action"]) for p in body["patients"]] == [("C1", "created")]
+    why = "'Hydrafacial' is not microneedling and the clinic has no protocol for it"
+    assert body["skipped_rows"] == [{"row": 3, "column": "service", "message": why}]

@@ -204,6 +204,29 @@ def test_corrections_by_appointment_id_and_by_nearness(
     assert len(plans(core, "P1")) == 1
 
 
+def test_each_skipped_row_says_why_in_the_same_words_in_every_output(
+    run: Run, core: Core, clock: FakeClock
+) -> None:
+    run(BOOKING_HEADER + f"C1,Ana,(212) 555-0101,{local(clock, 1, 9)},A-1,Microneedling,Booked\n")
+    export = BOOKING_HEADER + (
+        f"C1,Ana,(212) 555-0101,{local(clock, 8, 9)},A-9,Microneedling,Cancelled\n"
+        f"C2,Bo,(212) 555-0102,{local(clock, 0, 11)},A-2,Laser  hair removal,Booked\n"
+        f"C3,Cy,(212) 555-0103,{local(clock, 0, 12)},A-3,Microneedling,No show\n"
+    )
+    result, outcomes = run(export)
+    never_imported = "a cancelled or missed booking never imported: nothing to cancel"
+    other = "'Laser hair removal' is not microneedling and the clinic has no protocol for it"
+    expected = [
+        {"row": 2, "column": "status", "message": never_imported},  # a known patient's
+        {"row": 3, "column": "service", "message": other},  # the service as written
+        {"row": 4, "column": "status", "message": never_imported},  # a new patient's
+    ]
+    assert [o.status for o in outcomes] == ["skipped"] * 3
+    assert [o.reason.as_dict() if o.reason else None for o in outcomes] == expected
+    assert result.as_dict()["skipped_rows"] == expected
+    assert [o.reason for o in run(export.replace("Cancelled", "Booked"))[1][:1]] == [None]
+
+
 def test_the_same_export_imported_twice_changes_nothing(
     run: Run, core: Core, clock: FakeClock
 ) -> None:

@@ -62,6 +62,9 @@ def test_a_clinic_maps_its_own_header_names_and_the_report_says_what_each_row_di
         ("C1", "created", "created"),
         ("C2", "skipped", "skipped"),
     ]
+    why = "'Chemical peel' is not microneedling and the clinic has no protocol for it"
+    assert [r["errors"] for r in rows] == ["", f"service: {why}"]
+    assert f"row 3 skipped, service: {why} " in " ".join(result.stdout.split())  # wrapped
 
     moved = export.read_text().replace(booked, later(5))
     export.write_text(moved.replace("B-2,Chemical peel,Booked", "B-2,Chemical peel,Cancelled"))
