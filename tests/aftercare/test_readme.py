@@ -89,7 +89,7 @@ def test_the_api_examples_work_against_the_running_service(tmp_path: Path) -> No
     lines = block("api-examples")
     for path, operations in OPENAPI["paths"].items():
         for method in set(operations) & {"get", "post", "put", "patch", "delete"}:
-            shown = re.sub(r"\{[^}]+\}", "[^ \"?]+", path)
+            shown = re.sub(r"\{[^}]+\}", '[^ "?]+', path)
             pattern = rf"/api/v1{shown}\b"
             examples = [line for line in lines if re.search(pattern, line)]
             if method == "delete":
