@@ -59,6 +59,8 @@ MAX_FIRST_NAME = 80
 _EXCEL_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+$")
 _SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A row of another service is skipped whatever these hold (its time, how to reach them).
+_NOT_FOR_SKIPPED = frozenset({"treatment_at", "date", "time", "phone", "channel"})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -187,6 +189,19 @@ def raw_external_id(cells: list[str], header: HeaderMap) -> str:
     return cells[index].strip() if index < len(cells) else ""
 
 
+def _empty_half(values: dict[str, str]) -> tuple[str, str] | None:
+    """In a file with a Date and a Time column: the one of the two a row leaves empty, and
+    why that matters (the other one alone is not a treatment time)."""
+    date, time = values.get("date", ""), values.get("time", "")
+    if not date and not time:
+        return "treatment_at", "is required: the Date and Time cells are empty"
+    if date and not time:
+        return "time", f"is empty: the treatment needs its time of day, not only the date {date!r}"
+    if time and not date:
+        return "date", f"is empty: the treatment needs its date, not only the time {time!r}"
+    return None
+
+
 def _cell_values(cells: list[str], header: HeaderMap) -> dict[str, str]:
     """Each known column's cell, stripped, read once (a column the row is too short for is
     absent); treatment_at from separate date and time cells joined by a space."""
@@ -275,7 +290,11 @@ def validate_row(
     protocol = ctx.protocol if service is None else ctx.services[service]
     given_time = values.get("treatment_at", "")
     treated_at: datetime | None = None
-    if not given_time:
+    # A Date and a Time column: one empty cell is named, not the half time they make.
+    empty_half = _empty_half(values) if header.positions.get("treatment_at") == -1 else None
+    if empty_half is not None:
+        check(*empty_half)
+    elif not given_time:
         check("treatment_at", "is required")
     elif zone is not None:
         try:
@@ -305,7 +324,7 @@ def validate_row(
     if skipped:
         # A row of another service is counted as skipped whatever else it holds: a clinic
         # uploads its whole day's export.
-        errors = [e for e in errors if e.column not in ("treatment_at", "phone", "channel")]
+        errors = [e for e in errors if e.column not in _NOT_FOR_SKIPPED]
         if not errors and treated_at is None:
             treated_at = ctx.now
     if errors or treated_at is None or zone is None:

@@ -269,6 +269,25 @@ def test_separate_date_and_time_columns_and_a_header_lacking_a_column() -> None:
     assert own.positions["external_id"] == 0
 
 
+def test_a_date_without_its_time_or_a_time_without_its_date_names_the_empty_cell(
+    run: Run, clock: FakeClock
+) -> None:
+    day = local(clock, 0, 9)[:10]
+    result, outcomes = run(
+        "Patient ID,Date,Time,Mobile,Service\n"
+        f"C1,{day},,(212) 555-0101,Microneedling\n"
+        "C2,,14:30,(212) 555-0102,Microneedling\n"
+        "C3,,,(212) 555-0103,Microneedling\n"
+        f"C4,{day},,(212) 555-0104,Botox\n"  # another service: skipped, time or not
+    )
+    assert errors_of(result) == [
+        (2, "time", f"is empty: the treatment needs its time of day, not only the date '{day}'"),
+        (3, "date", "is empty: the treatment needs its date, not only the time '14:30'"),
+        (4, "treatment_at", "is required: the Date and Time cells are empty"),
+    ]
+    assert [o.status for o in outcomes] == ["rejected"] * 3 + ["skipped"]
+
+
 def test_answers_speak_of_the_latest_session_that_has_happened(
     run: Run, core: Core, clock: FakeClock
 ) -> None:
