@@ -54,17 +54,22 @@ def change_protocol(
     """`source`: the protocol's TOML, already checked (`parse_protocol`); None resets the
     scope (the clinic's default back to the built-in; a service's mapping removed).
     `audit` records the change in its transaction (`audit_change`).
-    Raises NotFoundError for an unknown clinic, ValueError for a reset of nothing."""
+    Raises NotFoundError for an unknown clinic, ValueError for a reset of nothing (a clinic
+    already on the built-in, a service with no mapping): it would record a version that
+    changes nothing."""
     store = ClinicProtocols(planner.db)
     scope = None if service is None else service_key(service)
     with planner.db.session() as session:
         clinic_id = store.clinic_id(session, slug)
-        if (
-            source is None
-            and scope is not None
-            and scope not in active_in(session, clinic_id).services
-        ):
-            raise ValueError(f"clinic {slug}: no protocol is mapped to the service {service!r}")
+        if source is None:
+            active = active_in(session, clinic_id)
+            if scope is not None and scope not in active.services:
+                raise ValueError(f"clinic {slug}: no protocol is mapped to the service {service!r}")
+            if scope is None and active.default is None:
+                raise ValueError(
+                    f"clinic {slug} is already on the built-in protocol: nothing to reset, "
+                    "nothing recorded"
+                )
         earlier = scope_keys(session, clinic_id, scope)
         if scope is None:
             earlier.add(planner.protocols.built_in.name)

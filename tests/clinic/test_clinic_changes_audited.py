@@ -72,6 +72,7 @@ def test_protocol_uploads_resets_and_replans_are_audited_by_slug_and_version(
     assert protocol("glow", "--reset").exit_code == 0
     # Refused changes store nothing, so they are not in the trail either.
     assert protocol("glow", "--reset", "--service", PRP).exit_code == 1
+    assert protocol("glow", "--reset").exit_code == 1  # already on the built-in
     bad = write(tmp_path, "bad.toml", clinic_toml().replace('offset = "48h"', 'offset = "48x"'))
     assert protocol("glow", bad).exit_code == 2
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from aftercare.wiring import Core
 from clinic.outcomes import RowOutcome
 from scheduler.clock import FakeClock
 from scheduler.protocol_changes import ProtocolChange, change_protocol
+from storage.clinic_protocols import ClinicProtocols
 from storage.enrollment import EnrollmentStore
 from storage.models import Patient, Reminder, Treatment
 from storage.patients import ClinicView
@@ -133,6 +135,19 @@ async def test_a_clinics_own_protocol_is_for_its_patients_only_and_edits_leave_p
     assert "Gus, 13 days on." in sent["Gus"]
     sent = await texts_until(core, clock, treated + timedelta(days=14))
     assert "Cal, 2 weeks on." in sent["Cal"]
+
+
+def test_a_reset_of_a_clinic_already_on_the_built_in_is_refused_and_records_nothing(
+    core: Core, clinic: ClinicView, clock: FakeClock
+) -> None:
+    with pytest.raises(ValueError, match="glow is already on the built-in protocol"):
+        change(core, clock, None)
+    assert ClinicProtocols(core.db).history("glow") == []
+    change(core, clock, clinic_toml())
+    assert change(core, clock, None).version.version == 2  # back to the built-in
+    with pytest.raises(ValueError, match="already on the built-in protocol"):
+        change(core, clock, None, replan=True)
+    assert [v.version for v in ClinicProtocols(core.db).history("glow")] == [1, 2]
 
 
 def test_a_mapped_service_gets_its_protocol_even_without_the_built_in_words(

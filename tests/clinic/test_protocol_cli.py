@@ -114,6 +114,12 @@ def test_a_reset_goes_back_to_the_built_in(env: str, tmp_path: Path) -> None:
     assert "version 2: back to the built-in protocol" in reset.stdout
     assert "the built-in protocol (microneedling)" in protocol("glow", "--show").stdout
     assert protocol("glow", "--show", "--toml").exit_code == 1
+    # Already on the built-in: a second reset would be a version that changes nothing.
+    again = protocol("glow", "--reset")
+    assert again.exit_code == 1
+    assert "clinic glow is already on the built-in protocol: nothing to reset" in again.stderr
+    uploaded = protocol("glow", write(tmp_path, "glow-v2.toml", clinic_toml()))
+    assert "version 3 (" in uploaded.stdout  # no version 3 was recorded by the refused reset
 
 
 def test_options_that_do_not_go_together_are_refused(env: str, tmp_path: Path) -> None:
