@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
@@ -18,6 +20,35 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    """The revisions a database recorded before an upgrade (empty: it had no aftercare
+    tables, a new database) and after it."""
+
+    before: list[str]
+    after: list[str]
+
+    @property
+    def created(self) -> bool:
+        return not self.before
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def upgrade_telling(url: str) -> Upgraded:
+    """`upgrade` to the head, saying from which revisions to which."""
+    db = Database(url)
+    try:
+        before = applied_revisions(db) or []
+        upgrade(url)
+        after = applied_revisions(db) or []
+    finally:
+        db.dispose()
+    return Upgraded(before, after)
 
 
 def applied_revisions(db: Database) -> list[str] | None:

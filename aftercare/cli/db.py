@@ -18,16 +18,23 @@ def db_upgrade() -> None:
     # Imported here, like the other commands' storage: `aftercare --help` stays quick.
     from sqlalchemy.exc import DBAPIError
 
-    from storage.migrate import upgrade
-    from storage.readiness import connection_problem
+    from storage.migrate import upgrade_telling
+    from storage.readiness import connection_problem, describe
 
     settings = read_settings()
     database_creatable(settings)
     try:
-        upgrade(settings.database_url)
+        done = upgrade_telling(settings.database_url)
     except DBAPIError as exc:
         raise fail(connection_problem(settings.database_url, exc)) from None
-    out.print("database is up to date")
+    where, at = describe(settings.database_url), ", ".join(done.after)
+    if done.created:
+        said = f"created the database at revision {at}: {where}"
+    elif done.changed:
+        said = f"migrated the database from revision {', '.join(done.before)} to {at}: {where}"
+    else:
+        said = f"the database is up to date (revision {at}): {where}"
+    out.print(said, highlight=False, soft_wrap=True)
 
 
 def pg_dump_command(url: str, file: Path) -> str:

@@ -16,6 +16,7 @@ import pytest
 from aftercare.wiring import build_core
 from scheduler.clock import FakeClock
 from scheduler.ports import SendResult
+from storage.migrate import current_heads, upgrade
 from tests.aftercare.process_kit import (
     AFTERCARE,
     FROM_NUMBER,
@@ -160,6 +161,26 @@ def test_a_backup_taken_while_a_writer_holds_the_database_is_a_usable_database(
     doctor = aftercare("doctor", "--json", env=copy_env, cwd=tmp_path)
     database = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "database"]
     assert database[0]["status"] == "ok"
+
+
+def test_db_upgrade_says_whether_it_created_migrated_or_found_the_database_up_to_date(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "aftercare.db"
+    env = service_env(f"sqlite:///{path}")
+    [head] = current_heads(f"sqlite:///{path}")
+
+    def said() -> str:
+        result = aftercare("db", "upgrade", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return " ".join(result.stdout.split())
+
+    assert said() == f"created the database at revision {head}: {path}"
+    assert said() == f"the database is up to date (revision {head}): {path}"
+    older = tmp_path / "older.db"
+    upgrade(f"sqlite:///{older}", "0014")
+    env = service_env(f"sqlite:///{older}")
+    assert said() == f"migrated the database from revision 0014 to {head}: {older}"
 
 
 def test_a_backup_never_overwrites_a_file(sqlite_url: str, tmp_path: Path) -> None:
