@@ -89,7 +89,13 @@ def plan_batch(
             continue
         if known is None:
             batch.creates.append(r)
-            batch.outcomes[r.row] = RowOutcome(r.row, r.external_id, "created", action="created")
+            batch.outcomes[r.row] = RowOutcome(
+                r.row,
+                r.external_id,
+                "created",
+                action="created",
+                needs_invite=r.channel == "telegram",
+            )
             continue
         if known.erased_at is not None:
             batch.outcomes[r.row] = rejected(

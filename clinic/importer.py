@@ -284,6 +284,8 @@ class Importer:
                     outcome.errors,
                     self.invite_link(token),
                     outcome.action,
+                    outcome.reason,
+                    outcome.needs_invite,
                 )
             outcomes.append(outcome)
         return outcomes

@@ -33,6 +33,8 @@ class RowOutcome:
     # Why a skipped row was left alone, in the words of every output (the report's errors
     # cell, the JSON's skipped_rows, the command line's summary).
     reason: RowError | None = None
+    # A new patient on Telegram: reached only once they open an invite link.
+    needs_invite: bool = False
 
 
 def another_service(row: int, service: str) -> RowError:
@@ -127,6 +129,7 @@ class ImportResult:
     warnings: list[RowError] = field(default_factory=list)
     patients: list[dict[str, Any]] | None = None
     invites_enabled: bool = False
+    telegram_created: int = 0  # new patients who need an invite link to be reached
 
     def count(self, status: str) -> None:
         if status in ("created", "updated", "unchanged", "rejected", "skipped"):
@@ -142,6 +145,8 @@ class ImportResult:
             self.errors.extend(outcome.errors)
         if outcome.reason is not None:
             self.skips.add(outcome.reason)
+        if outcome.needs_invite:
+            self.telegram_created += 1
         if self.patients is not None and outcome.status in IMPORTED:
             self.patients.append(
                 {

@@ -71,6 +71,9 @@ def summary_lines(result: ImportResult, *, shown_errors: int = 20) -> list[str]:
         lines.append(f"{where}: {skip.message}")
     if result.skips.total > shown_errors:
         lines.append(f"... and {result.skips.total - shown_errors} more skipped (see --report)")
-    if not result.invites_enabled and not result.dry_run and result.created:
-        lines.append("no Telegram invite links were made: set TELEGRAM_BOT_USERNAME to have them")
+    if not result.invites_enabled and not result.dry_run and result.telegram_created:
+        lines.append(
+            f"no Telegram invite links were made for the {result.telegram_created} new "
+            "patient(s) on Telegram: set TELEGRAM_BOT_USERNAME to have them"
+        )
     return lines

@@ -115,6 +115,7 @@ def _run_view(run: RunReport) -> dict[str, Any]:
         ],
         "more_invites": max(0, run.invite_count - INVITES_SHOWN),
         "invites_enabled": run.result.invites_enabled,
+        "telegram_created": run.result.telegram_created,
     }
 
 

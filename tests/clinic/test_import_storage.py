@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from aftercare.wiring import Core
 from clinic.importer import Importer
+from clinic.report import summary_lines
 from scheduler.clock import FakeClock
 from storage.enrollment import ClinicProfile, EnrollmentStore, UnitOfWork
 from storage.invites import InviteRepository
@@ -204,6 +205,22 @@ def test_without_a_bot_username_no_invites_are_made(core: Core, run: Run) -> Non
     assert [o.invite_url for o in outcomes] == [None, None, None]
     assert result.as_dict()["invite_links"] is False
     assert counts(core)["invite"] == 0
+
+
+def test_without_a_bot_username_the_summary_asks_for_one_only_for_patients_on_telegram(
+    core: Core, run: Run
+) -> None:
+    without_bot = make_importer(core, bot_username=None)
+    on_sms = "\n".join(line for line in FILE.splitlines() if "telegram" not in line) + "\n"
+    result, _ = run(on_sms, using=without_bot)
+    assert (result.created, result.telegram_created) == (2, 0)
+    assert not any("TELEGRAM_BOT_USERNAME" in line for line in summary_lines(result))
+    result, _ = run(FILE, using=without_bot)  # P2, on Telegram, is new
+    assert (result.created, result.telegram_created) == (1, 1)
+    assert summary_lines(result)[-1] == (
+        "no Telegram invite links were made for the 1 new patient(s) on Telegram: set "
+        "TELEGRAM_BOT_USERNAME to have them"
+    )
 
 
 def test_an_erased_patient_is_not_brought_back_by_a_re_import(
