@@ -157,12 +157,44 @@ _WRITTEN_NANP = st.builds(
     _SEPARATOR,
     st.from_regex(r"[0-9]{3,5}", fullmatch=True),
 )
-_COUNTRIES = st.sampled_from(["US", "us", "CA", "PR", "DO", "AG", "BS", "JM", "ES", "GB", "MX"])
+# Regions that share a country code with others (+1, +44, +7, +39, +358), first or not.
+_COUNTRIES = st.sampled_from(
+    [
+        "US",
+        "us",
+        "CA",
+        "PR",
+        "DO",
+        "AG",
+        "BS",
+        "JM",
+        "ES",
+        "GB",
+        "GG",
+        "IM",
+        "MX",
+        "RU",
+        "KZ",
+        "IT",
+        "VA",
+        "FI",
+        "AX",
+    ]
+)
 
 
 @settings(max_examples=600, deadline=None)
 @given(
-    raw=st.one_of(_WRITTEN_NANP, st.text(alphabet="0123456789 ()-.+", max_size=18)),
+    raw=st.one_of(
+        _WRITTEN_NANP,
+        st.text(alphabet="0123456789 ()-.+", max_size=18),
+        # Numbers with a country code, so each region's own plan is reached.
+        st.builds(
+            "+{}{}".format,
+            st.sampled_from(["1", "44", "7", "39", "358", "34", "52"]),
+            st.from_regex(r"[0-9]{6,11}", fullmatch=True),
+        ),
+    ),
     country=_COUNTRIES,
     require_assigned=st.booleans(),
 )
