@@ -22,35 +22,39 @@ def column_map(db: Database, slug: str) -> dict[str, str]:
         return dict(json.loads(clinic.column_map)) if clinic.column_map else {}
 
 
-def save_days_ahead(
-    db: Database,
-    slug: str,
-    days: int | None,
-    audit: Callable[[Session, int], None] | None = None,
+ClinicAudit = Callable[[Session, int], None]  # records a change, given the clinic's id
+
+
+def change_clinic(
+    db: Database, slug: str, change: Callable[[Clinic], None], audit: ClinicAudit | None
 ) -> None:
-    """How many days ahead the clinic's appointments may be enrolled (None: built-in).
-    `audit` records the change in the same transaction (given the clinic's id)."""
+    """Apply `change` to the clinic's row; `audit` records it in the same transaction."""
     with db.session() as session:
         clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
         if clinic is None:
             raise NotFoundError(f"no clinic {slug!r}")
-        clinic.days_ahead = days
+        change(clinic)
         if audit is not None:
             audit(session, clinic.id)
+
+
+def save_days_ahead(
+    db: Database, slug: str, days: int | None, audit: ClinicAudit | None = None
+) -> None:
+    """How many days ahead the clinic's appointments may be enrolled (None: built-in)."""
+
+    def change(clinic: Clinic) -> None:
+        clinic.days_ahead = days
+
+    change_clinic(db, slug, change, audit)
 
 
 def save_column_map(
-    db: Database,
-    slug: str,
-    mapping: dict[str, str],
-    audit: Callable[[Session, int], None] | None = None,
+    db: Database, slug: str, mapping: dict[str, str], audit: ClinicAudit | None = None
 ) -> None:
-    """Replace the clinic's names; an empty mapping goes back to the built-in names.
-    `audit` records the change in the same transaction (given the clinic's id)."""
-    with db.session() as session:
-        clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
-        if clinic is None:
-            raise NotFoundError(f"no clinic {slug!r}")
+    """Replace the clinic's names; an empty mapping goes back to the built-in names."""
+
+    def change(clinic: Clinic) -> None:
         clinic.column_map = json.dumps(mapping, sort_keys=True) if mapping else None
-        if audit is not None:
-            audit(session, clinic.id)
+
+    change_clinic(db, slug, change, audit)

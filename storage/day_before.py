@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.clinic_columns import ClinicAudit, change_clinic
 from storage.db import Database
 from storage.models import Clinic, Patient
-from storage.patients import NotFoundError
 
 
-def save_day_before(
-    db: Database, slug: str, on: bool, audit: Callable[[Session, int], None] | None = None
-) -> None:
-    """Turn the clinic's reminders before the treatment on or off (new plans only).
-    `audit` records the change in the same transaction (given the clinic's id)."""
-    with db.session() as session:
-        clinic = session.scalar(select(Clinic).where(Clinic.slug == slug))
-        if clinic is None:
-            raise NotFoundError(f"no clinic {slug!r}")
+def save_day_before(db: Database, slug: str, on: bool, audit: ClinicAudit | None = None) -> None:
+    """Turn the clinic's reminders before the treatment on or off (new plans only)."""
+
+    def change(clinic: Clinic) -> None:
         clinic.day_before_reminder = on
-        if audit is not None:
-            audit(session, clinic.id)
+
+    change_clinic(db, slug, change, audit)
 
 
 def day_before_on(session: Session, clinic_id: int) -> bool:
