@@ -59,6 +59,9 @@ def test_the_next_session_stands_out_and_each_session_shows_its_state(
     screenshot(page, f"patients-booked-{width}")
 
     page.get_by_role("link", name="Ana").click()
+    # A click waits for the navigation to start, not for the stylesheet that hides the
+    # picture's other layout: until it loads, both layouts are in the page.
+    page.wait_for_load_state()
     upcoming = page.get_by_role("region", name="Next session")
     expect(upcoming).to_be_visible()
     expect(upcoming).to_contain_text("Appointment A-4")

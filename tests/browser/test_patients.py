@@ -140,6 +140,9 @@ def test_the_timeline_shows_sent_and_planned_milestones_for_a_patient_enrolled_y
 
     page.goto(patient_site.url("/app/patients"))
     page.get_by_role("link", name="Ana").click()
+    # A click waits for the navigation to start, not for the stylesheet that hides the
+    # picture's other layout: until it loads, both layouts are in the page.
+    page.wait_for_load_state()
 
     expect(page.get_by_role("heading", name="Ana", level=1)).to_be_visible()
     picture = page.get_by_role("img", name="Recovery timeline")
